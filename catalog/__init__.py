@@ -1,0 +1,1 @@
+"""mcpcat's catalog: storage (SQLAlchemy), export and the `mcpcat` command line."""

@@ -1,0 +1,87 @@
+"""The `mcpcat` command line: a thin typer app over catalog, classifier and crawler.
+
+Each area's commands live in a module of `catalog.commands` with a `register(app)`; this
+module only builds the app and turns every failure into one line on stderr:
+exit 1 for a runtime error, 2 for bad input, tracebacks only with `--debug`.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+import click
+import typer
+from typer.core import TyperGroup
+
+from catalog.commands import catalog_cmds
+from catalog.errors import CatalogError
+from classifier.errors import ClassifierError
+from crawler.errors import CrawlerError
+
+__all__ = ["app", "main"]
+
+_OWN_ERRORS = (CatalogError, ClassifierError, CrawlerError)
+
+
+def _fail(message: str, code: int) -> None:
+    line = " ".join(str(message).split()) or "failed"
+    click.echo(f"error: {line}", err=True)
+    sys.exit(code)
+
+
+class _OneLineErrors(TyperGroup):
+    """Runs the app without click's standalone handling, so that errors print as one line."""
+
+    def main(  # type: ignore[override]
+        self,
+        args: Sequence[str] | None = None,
+        prog_name: str | None = None,
+        complete_var: str | None = None,
+        standalone_mode: bool = True,
+        **extra: Any,
+    ) -> Any:
+        argv = list(sys.argv[1:] if args is None else args)
+        debug = "--debug" in argv
+        try:
+            rv = super().main(
+                args=argv, prog_name=prog_name, complete_var=complete_var, standalone_mode=False, **extra
+            )
+        except click.UsageError as e:
+            _fail(e.format_message(), 2)
+        except click.ClickException as e:
+            _fail(e.format_message(), e.exit_code)
+        except click.Abort:
+            _fail("aborted", 130)
+        except _OWN_ERRORS as e:
+            if debug:
+                raise
+            _fail(str(e), getattr(e, "exit_code", 1))
+        except BrokenPipeError:
+            sys.exit(1)
+        sys.exit(rv if isinstance(rv, int) else 0)
+
+
+app = typer.Typer(
+    cls=_OneLineErrors,
+    name="mcpcat",
+    help="The MCP tool risk catalog: every MCP tool classed Read, Write or Destructive.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+
+@app.callback()
+def _root(
+    debug: bool = typer.Option(False, "--debug", help="Show tracebacks instead of one-line errors."),
+) -> None:
+    """mcpcat crawls MCP registries, classifies every tool and exports gateway policies."""
+
+
+catalog_cmds.register(app)
+
+
+def main() -> None:
+    app()

@@ -1,0 +1,37 @@
+"""What every command shares: the --db and --json options, output helpers, opening the catalog."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+
+DEFAULT_DB = "sqlite:///catalog.db"
+
+DbOption = Annotated[
+    str,
+    typer.Option(
+        "--db",
+        envvar="MCPCAT_DB",
+        help="Database URL (SQLAlchemy form). Default: sqlite:///catalog.db in the working directory.",
+        show_default=False,
+    ),
+]
+JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
+
+
+def db_url(value: str | None) -> str:
+    return value or os.environ.get("MCPCAT_DB") or DEFAULT_DB
+
+
+def console() -> Console:
+    """A console on the current stdout (CliRunner swaps it, so never cache one)."""
+    return Console(file=sys.stdout, soft_wrap=True)
+
+
+def print_json(value: Any) -> None:
+    sys.stdout.write(json.dumps(value, indent=2, ensure_ascii=False, default=str) + "\n")

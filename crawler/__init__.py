@@ -1,0 +1,1 @@
+"""mcpcat's crawler: Scrapy spiders over MCP registries, tool extraction and introspection."""
