@@ -136,9 +136,9 @@ class ListingRecord:
 
 @dataclass(slots=True)
 class PackageRecord:
-    """A package that runs the server: registry is npm, pypi, oci, nuget, mcpb, ..."""
+    """A package that runs the server: registry_type is npm, pypi, oci, nuget, mcpb, ..."""
 
-    registry: str
+    registry_type: str
     identifier: str
     version: str | None = None
     transport: str | None = None
@@ -147,11 +147,11 @@ class PackageRecord:
     def from_dict(cls, data: Any) -> PackageRecord:
         if not isinstance(data, dict):
             raise InvalidRecord("a package must be a JSON object")
-        registry = _str(data, "registry", required=True)
+        registry_type = _str(data, "registry_type", required=True)
         identifier = _str(data, "identifier", required=True)
-        assert registry is not None and identifier is not None
+        assert registry_type is not None and identifier is not None
         return cls(
-            registry=registry,
+            registry_type=registry_type,
             identifier=identifier,
             version=_str(data, "version"),
             transport=_str(data, "transport"),
