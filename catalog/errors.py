@@ -1,14 +1,14 @@
 """Errors of the catalog package. The CLI turns each into one line on stderr.
 
-    CatalogError                    a runtime failure: exit 1
-    ├── StoreError                  the database could not be used
-    │   ├── UnknownDatabaseURL      a --db URL with a scheme we do not support: exit 2
-    │   ├── DatabaseUnreachable     the server refused or timed out
-    │   └── NotADatabase            the file exists but is not a SQLite database
-    ├── NotFound                    no such server or tool in the catalog
-    ├── InvalidRecord               a record of the wrong shape (bad import line, bad item)
-    │   └── BadLine                 ... with the line number of a JSON Lines file: exit 2
-    └── ExportError                 an export target could not be written: exit 2
+CatalogError                    a runtime failure: exit 1
+├── StoreError                  the database could not be used
+│   ├── UnknownDatabaseURL      a --db URL with a scheme we do not support: exit 2
+│   ├── DatabaseUnreachable     the server refused or timed out
+│   └── NotADatabase            the file exists but is not a SQLite database
+├── NotFound                    no such server or tool in the catalog
+├── InvalidRecord               a record of the wrong shape (bad import line, bad item)
+│   └── BadLine                 ... with the line number of a JSON Lines file: exit 2
+└── ExportError                 an export target could not be written: exit 2
 """
 
 from __future__ import annotations

@@ -10,11 +10,11 @@ definition reuses that definition's classification. Overrides are a person's dec
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, ClassVar
 
 from sqlalchemy import JSON, DateTime, Dialect, Float, ForeignKey, MetaData, String, Text, UniqueConstraint
-from sqlalchemy.types import TypeDecorator
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.types import TypeDecorator
 
 __all__ = [
     "Base",
@@ -31,7 +31,7 @@ __all__ = [
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
-    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
     "ck": "ck_%(table_name)s_%(constraint_name)s",
     "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
     "pk": "pk_%(table_name)s",
@@ -55,7 +55,7 @@ class UTCDateTime(TypeDecorator[datetime]):
 
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
-    type_annotation_map = {
+    type_annotation_map: ClassVar[dict[Any, Any]] = {
         dict[str, Any]: JSON,
         list[Any]: JSON,
         datetime: UTCDateTime(),
@@ -87,7 +87,7 @@ class Listing(Base):
     __table_args__ = (UniqueConstraint("server_id", "source", "source_id"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    server_id: Mapped[int] = mapped_column(ForeignKey("servers.id", ondelete="CASCADE"), index=True)
+    server_id: Mapped[int] = mapped_column(ForeignKey("servers.id", ondelete="CASCADE"))
     source: Mapped[str] = mapped_column(String(64), index=True)
     source_id: Mapped[str] = mapped_column(Text)
     url: Mapped[str | None] = mapped_column(Text)
@@ -103,7 +103,7 @@ class Package(Base):
     __table_args__ = (UniqueConstraint("server_id", "registry_type", "identifier"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    server_id: Mapped[int] = mapped_column(ForeignKey("servers.id", ondelete="CASCADE"), index=True)
+    server_id: Mapped[int] = mapped_column(ForeignKey("servers.id", ondelete="CASCADE"))
     registry_type: Mapped[str] = mapped_column(String(32))
     identifier: Mapped[str] = mapped_column(Text)
     version: Mapped[str | None] = mapped_column(String(128))
@@ -117,7 +117,7 @@ class Remote(Base):
     __table_args__ = (UniqueConstraint("server_id", "url"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    server_id: Mapped[int] = mapped_column(ForeignKey("servers.id", ondelete="CASCADE"), index=True)
+    server_id: Mapped[int] = mapped_column(ForeignKey("servers.id", ondelete="CASCADE"))
     transport: Mapped[str] = mapped_column(String(32))
     url: Mapped[str] = mapped_column(Text)
 
@@ -137,7 +137,7 @@ class Tool(Base):
     output_schema: Mapped[dict[str, Any] | None]
     annotations: Mapped[dict[str, Any] | None]
     origin: Mapped[dict[str, Any] | None]
-    definition_hash: Mapped[str] = mapped_column(String(64), index=True)
+    definition_hash: Mapped[str] = mapped_column(String(64))
     first_seen: Mapped[datetime]
     last_seen: Mapped[datetime]
     removed_at: Mapped[datetime | None]
@@ -206,5 +206,3 @@ class CrawlRun(Base):
     sources: Mapped[list[Any]]
     counts: Mapped[dict[str, Any]]
     errors: Mapped[list[Any]]
-
-

@@ -92,6 +92,8 @@ class ToolRecord:
     origin: dict[str, Any] | None = None
     # A classification carried in by an import line; None means "classify me".
     classification: dict[str, Any] | None = None
+    # A person's override carried in by an import line: {"label": ..., "reason": ...}.
+    override: dict[str, Any] | None = None
 
     @property
     def definition_hash(self) -> str:
@@ -112,6 +114,7 @@ class ToolRecord:
             annotations=_obj(data, "annotations"),
             origin=_obj(data, "origin"),
             classification=_obj(data, "classification"),
+            override=_obj(data, "override"),
         )
 
 
