@@ -73,7 +73,9 @@ class UnpackResult:
     skipped: list[tuple[str, str]] = field(default_factory=list)
 
 
-def github_tarball_url(owner: str, repo: str, ref: str = "HEAD", *, base: str = "https://api.github.com") -> str:
+def github_tarball_url(
+    owner: str, repo: str, ref: str = "HEAD", *, base: str = "https://api.github.com"
+) -> str:
     """The tarball of a repository at a ref (a commit, tag or branch); GitHub redirects to codeload."""
     return f"{base.rstrip('/')}/repos/{quote(owner)}/{quote(repo)}/tarball/{quote(ref)}"
 
@@ -85,7 +87,11 @@ def npm_tarball_url(name: str, version: str, *, base: str = "https://registry.np
 
 
 def pypi_sdist_url(
-    name: str, version: str | None = None, *, base: str = "https://pypi.org", client: httpx.Client | None = None
+    name: str,
+    version: str | None = None,
+    *,
+    base: str = "https://pypi.org",
+    client: httpx.Client | None = None,
 ) -> str:
     """Ask PyPI's JSON API for the sdist of a release (the latest without a version)."""
     path = f"/pypi/{quote(name)}/json" if version is None else f"/pypi/{quote(name)}/{quote(version)}/json"
@@ -106,7 +112,9 @@ def pypi_sdist_url(
     raise DownloadError(f"{name} {version or ''} has no sdist on PyPI".strip())
 
 
-def download(url: str, dest: Path, *, limits: Limits | None = None, client: httpx.Client | None = None) -> Path:
+def download(
+    url: str, dest: Path, *, limits: Limits | None = None, client: httpx.Client | None = None
+) -> Path:
     """Stream `url` into the file `dest`, stopping at the download cap. Returns `dest`."""
     lim = limits or Limits()
     own = client is None
@@ -216,7 +224,7 @@ def _tar_members(tf: tarfile.TarFile) -> Iterator[tarfile.TarInfo]:
 def _unpack_tar(path: Path, dest: Path, budget: _Budget, result: UnpackResult) -> None:
     try:
         # Stream mode reads members one by one: the file count cap acts before a huge index is built.
-        tf = tarfile.open(path, mode="r|*")
+        tf = tarfile.open(path, mode="r|*")  # noqa: SIM115 - closed by the `with` below
     except (tarfile.TarError, OSError) as e:
         raise CorruptArchive(f"not a readable tar archive: {e}") from e
     with tf:
@@ -249,7 +257,9 @@ def _unpack_zip(path: Path, dest: Path, budget: _Budget, result: UnpackResult) -
     with zf:
         infos = zf.infolist()
         if len(infos) > budget.limits.max_files:
-            raise ArchiveTooLarge(f"zip lists {len(infos)} members, over the cap of {budget.limits.max_files}")
+            raise ArchiveTooLarge(
+                f"zip lists {len(infos)} members, over the cap of {budget.limits.max_files}"
+            )
         for info in infos:
             rel = safe_member_path(info.filename)
             if rel is None:

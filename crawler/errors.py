@@ -1,21 +1,21 @@
 """Errors of the crawler package. The CLI turns each into one line on stderr.
 
-    CrawlerError                    a runtime failure: exit 1
-    ├── BadArgument                 a bad source name, base URL or option: exit 2
-    ├── UnsafeURL                   a link the crawler won't follow or store (javascript:, file:)
-    ├── BadRecord                   a source record that cannot become a server (crawl goes on)
-    ├── ArchiveError                a source archive that cannot be fetched or used safely
-    │   ├── DownloadError           HTTP failure, bad status or timeout while downloading
-    │   ├── ArchiveTooLarge         a cap on bytes downloaded or unpacked, files or ratio hit
-    │   ├── UnsafeArchive           an absolute path or `..` in a member name: refused whole
-    │   └── CorruptArchive          truncated, not a tar or zip, or unreadable
-    └── IntrospectionError          a live MCP server could not be listed (crawler.introspect)
-        ├── ServerUnreachable       connection refused, DNS or TLS failure
-        ├── IntrospectionTimeout    no complete answer within the timeout
-        ├── AuthRequired            the server answered 401 or 403: pass --header
-        ├── NotMCP                  the answer is not MCP: HTML, bad JSON, bad JSON-RPC, bad result
-        ├── RemoteError             the server answered with a JSON-RPC error (`.code`)
-        └── ResponseTooLarge        an answer passed the byte cap; reading stopped there
+CrawlerError                    a runtime failure: exit 1
+├── BadArgument                 a bad source name, base URL or option: exit 2
+├── UnsafeURL                   a link the crawler won't follow or store (javascript:, file:)
+├── BadRecord                   a source record that cannot become a server (crawl goes on)
+├── ArchiveError                a source archive that cannot be fetched or used safely
+│   ├── DownloadError           HTTP failure, bad status or timeout while downloading
+│   ├── ArchiveTooLarge         a cap on bytes downloaded or unpacked, files or ratio hit
+│   ├── UnsafeArchive           an absolute path or `..` in a member name: refused whole
+│   └── CorruptArchive          truncated, not a tar or zip, or unreadable
+└── IntrospectionError          a live MCP server could not be listed (crawler.introspect)
+    ├── ServerUnreachable       connection refused, DNS or TLS failure
+    ├── IntrospectionTimeout    no complete answer within the timeout
+    ├── AuthRequired            the server answered 401 or 403: pass --header
+    ├── NotMCP                  the answer is not MCP: HTML, bad JSON, bad JSON-RPC, bad result
+    ├── RemoteError             the server answered with a JSON-RPC error (`.code`)
+    └── ResponseTooLarge        an answer passed the byte cap; reading stopped there
 """
 
 from __future__ import annotations

@@ -12,6 +12,7 @@ import time
 import zipfile
 from collections.abc import Iterator
 from pathlib import Path
+from typing import ClassVar
 
 import pytest
 
@@ -48,16 +49,16 @@ def special(name: str, kind: bytes, target: str = "") -> tuple[tarfile.TarInfo, 
 
 
 def test_unpacks_a_normal_tarball_into_its_single_root(tmp_path: Path) -> None:
-    arc = make_tar(tmp_path / "a.tgz", [reg("repo-abc/src/index.ts", b"export {}\n"), reg("repo-abc/README.md")])
+    arc = make_tar(
+        tmp_path / "a.tgz", [reg("repo-abc/src/index.ts", b"export {}\n"), reg("repo-abc/README.md")]
+    )
     res = unpack(arc, tmp_path / "out")
     assert res.root == tmp_path / "out" / "repo-abc"
     assert (res.root / "src" / "index.ts").read_bytes() == b"export {}\n"
     assert (res.files, res.skipped) == (2, [])
 
 
-@pytest.mark.parametrize(
-    "name", ["../../etc/cron.d/x", "/etc/passwd", "repo/../../x", "..\\..\\x", "C:/x"]
-)
+@pytest.mark.parametrize("name", ["../../etc/cron.d/x", "/etc/passwd", "repo/../../x", "..\\..\\x", "C:/x"])
 def test_refuses_paths_that_leave_the_tree(tmp_path: Path, name: str) -> None:
     arc = make_tar(tmp_path / "a.tgz", [reg("repo/ok.txt"), reg(name)])
     with pytest.raises(UnsafeArchive):
@@ -160,7 +161,7 @@ def test_zip_symlink_member_is_skipped(tmp_path: Path) -> None:
     arc = tmp_path / "l.zip"
     with zipfile.ZipFile(arc, "w") as zf:
         link = zipfile.ZipInfo("z/link")
-        link.external_attr = (0o120777 << 16)
+        link.external_attr = 0o120777 << 16
         zf.writestr(link, "/")
         zf.writestr("z/a.py", "x = 1\n")
     res = unpack(arc, tmp_path / "out")
@@ -199,7 +200,7 @@ def test_url_builders() -> None:
 
 
 class _Handler(http.server.BaseHTTPRequestHandler):
-    routes: dict[str, tuple[int, dict[str, str], bytes]] = {}
+    routes: ClassVar[dict[str, tuple[int, dict[str, str], bytes]]] = {}
 
     def do_GET(self) -> None:
         status, headers, body = self.routes.get(self.path, (404, {}, b"missing"))
@@ -218,7 +219,7 @@ class _Handler(http.server.BaseHTTPRequestHandler):
 
 @pytest.fixture()
 def server() -> Iterator[tuple[str, dict[str, tuple[int, dict[str, str], bytes]]]]:
-    routes: dict[str, tuple[int, dict[str, str], bytes]] = {}
+    routes: ClassVar[dict[str, tuple[int, dict[str, str], bytes]]] = {}
     handler = type("H", (_Handler,), {"routes": routes})
     httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
     thread = threading.Thread(target=httpd.serve_forever, daemon=True)
@@ -251,9 +252,7 @@ def test_download_stops_at_the_byte_cap(tmp_path: Path, server) -> None:
     assert not (tmp_path / "x").exists()
 
 
-def test_download_stops_streaming_past_the_cap_without_length(tmp_path: Path, server) -> None:
-    base, routes = server
-
+def test_download_stops_streaming_past_the_cap_without_length(tmp_path: Path) -> None:
     class NoLength(_Handler):
         def do_GET(self) -> None:
             self.send_response(200)
@@ -266,8 +265,11 @@ def test_download_stops_streaming_past_the_cap_without_length(tmp_path: Path, se
     threading.Thread(target=httpd.serve_forever, daemon=True).start()
     try:
         with pytest.raises(ArchiveTooLarge, match="sent more than"):
-            download(f"http://127.0.0.1:{httpd.server_address[1]}/", tmp_path / "z",
-                     limits=Limits(max_download_bytes=100_000))
+            download(
+                f"http://127.0.0.1:{httpd.server_address[1]}/",
+                tmp_path / "z",
+                limits=Limits(max_download_bytes=100_000),
+            )
     finally:
         httpd.shutdown()
         httpd.server_close()
