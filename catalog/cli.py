@@ -11,7 +11,6 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
-import click
 import typer
 from typer.core import TyperGroup
 
@@ -27,7 +26,7 @@ _OWN_ERRORS = (CatalogError, ClassifierError, CrawlerError)
 
 def _fail(message: str, code: int) -> None:
     line = " ".join(str(message).split()) or "failed"
-    click.echo(f"error: {line}", err=True)
+    sys.stderr.write(f"error: {line}\n")
     sys.exit(code)
 
 
@@ -48,18 +47,21 @@ class _OneLineErrors(TyperGroup):
             rv = super().main(
                 args=argv, prog_name=prog_name, complete_var=complete_var, standalone_mode=False, **extra
             )
-        except click.UsageError as e:
-            _fail(e.format_message(), 2)
-        except click.ClickException as e:
-            _fail(e.format_message(), e.exit_code)
-        except click.Abort:
-            _fail("aborted", 130)
         except _OWN_ERRORS as e:
             if debug:
                 raise
             _fail(str(e), getattr(e, "exit_code", 1))
         except BrokenPipeError:
             sys.exit(1)
+        except Exception as e:
+            if hasattr(e, "format_message") and hasattr(e, "exit_code"):
+                # click's usage errors (typer vendors its own click, so match by shape)
+                _fail(e.format_message(), e.exit_code)
+            if type(e).__name__ == "Abort":
+                _fail("aborted", 130)
+            if debug:
+                raise
+            _fail(f"unexpected {type(e).__name__}: {e} (run with --debug for the traceback)", 1)
         sys.exit(rv if isinstance(rv, int) else 0)
 
 
