@@ -1,0 +1,107 @@
+"""A source tree being read: parsers per language and a cache of parsed modules.
+
+Extractors look constants up in the module beside the one they read (`from .consts import X`,
+`import { X } from './constants'`, another file of the same Go package). This class parses
+such a module once, on demand, and never follows a path out of the root.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import tree_sitter as ts
+import tree_sitter_c_sharp
+import tree_sitter_go
+import tree_sitter_javascript
+import tree_sitter_python
+import tree_sitter_typescript
+
+__all__ = ["MAX_FILE_BYTES", "Project", "language_of", "parser_for"]
+
+MAX_FILE_BYTES = 1024 * 1024
+
+_LANGS: dict[str, Callable[[], Any]] = {
+    "python": tree_sitter_python.language,
+    "typescript": tree_sitter_typescript.language_typescript,
+    "tsx": tree_sitter_typescript.language_tsx,
+    "javascript": tree_sitter_javascript.language,
+    "go": tree_sitter_go.language,
+    "csharp": tree_sitter_c_sharp.language,
+}
+_EXT = {
+    ".py": "python",
+    ".ts": "typescript",
+    ".mts": "typescript",
+    ".cts": "typescript",
+    ".tsx": "tsx",
+    ".js": "javascript",
+    ".mjs": "javascript",
+    ".cjs": "javascript",
+    ".jsx": "javascript",
+    ".go": "go",
+    ".cs": "csharp",
+}
+_PARSERS: dict[str, ts.Parser] = {}
+_LANGUAGES: dict[str, ts.Language] = {}
+
+
+def language_of(path: Path) -> str | None:
+    if path.name.endswith(".d.ts"):
+        return None  # declarations only: no values to read
+    return _EXT.get(path.suffix.lower())
+
+
+def ts_language(lang: str) -> ts.Language:
+    if lang not in _LANGUAGES:
+        _LANGUAGES[lang] = ts.Language(_LANGS[lang]())
+    return _LANGUAGES[lang]
+
+
+def parser_for(lang: str) -> ts.Parser:
+    if lang not in _PARSERS:
+        _PARSERS[lang] = ts.Parser(ts_language(lang))
+    return _PARSERS[lang]
+
+
+class Project:
+    """The root folder and the modules parsed so far (keyed by resolved path)."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root.resolve()
+        self._modules: dict[Path, Any] = {}
+        # Per-language indexes built once per tree (e.g. a Go package's constants by folder).
+        self.indexes: dict[Any, Any] = {}
+
+    def rel(self, path: Path) -> str:
+        try:
+            return path.resolve().relative_to(self.root).as_posix()
+        except ValueError:
+            return path.as_posix()
+
+    def inside(self, path: Path) -> bool:
+        try:
+            path.resolve().relative_to(self.root)
+        except (ValueError, OSError):
+            return False
+        return True
+
+    def module(self, path: Path, build: Callable[[Path, bytes, ts.Tree], Any], lang: str) -> Any | None:
+        """The module at `path`, parsed once; None when it is missing, outside the root or too big."""
+        key = path.resolve()
+        if key in self._modules:
+            return self._modules[key]
+        mod = None
+        if key.is_file() and self.inside(key) and not key.is_symlink():
+            try:
+                src = key.read_bytes()
+            except OSError:
+                src = b""
+            if src and len(src) <= MAX_FILE_BYTES:
+                mod = build(key, src, parser_for(lang).parse(src))
+        self._modules[key] = mod
+        return mod
+
+    def put(self, path: Path, mod: Any) -> None:
+        self._modules[path.resolve()] = mod
