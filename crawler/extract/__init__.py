@@ -46,6 +46,7 @@ SKIP_DIRS = frozenset(
 )  # fmt: skip
 _TEST_FILE = re.compile(r"(^test_.*\.py$|_test\.(py|go)$|\.(test|spec)\.[cm]?[jt]sx?$|Tests?\.cs$)")
 # Cheap text markers: a file without any cannot declare a tool, so it is not parsed at all.
+_TEST_DIR = re.compile(r"(^|[-_.])(tests?|specs?|mocks?|fixtures?)($|[-_.])", re.I)
 _MARKER = re.compile(rb"[Tt]ool")
 _MINIFIED_LINE = 2000
 
@@ -106,10 +107,15 @@ def extract_tree(path: Path | str, *, include_tests: bool = False) -> ExtractRes
     result = ExtractResult(root=project.root)
     if root.is_file():
         extract_file(project, root, result)
+        result.skipped.extend(project.skipped)
         return result
     skip = SKIP_DIRS - ({"test", "tests", "__tests__", "testing", "e2e"} if include_tests else set())
     for dirpath, dirnames, filenames in os.walk(project.root):
-        dirnames[:] = sorted(d for d in dirnames if d not in skip and not d.startswith("."))
+        dirnames[:] = sorted(
+            d
+            for d in dirnames
+            if d not in skip and not d.startswith(".") and (include_tests or not _TEST_DIR.search(d))
+        )
         for fname in sorted(filenames):
             if language_of(Path(fname)) is None:
                 continue
@@ -127,4 +133,5 @@ def extract_tree(path: Path | str, *, include_tests: bool = False) -> ExtractRes
                 result.skipped.append(Skipped(project.rel(fpath), f"larger than {MAX_FILE_BYTES} bytes"))
                 continue
             extract_file(project, fpath, result)
+    result.skipped.extend(project.skipped)
     return result

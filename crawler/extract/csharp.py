@@ -152,10 +152,8 @@ def _params(r: _Resolver, method: ts.Node) -> dict[str, Any]:
             pos, _ = r.attribute_args(desc)
             if pos and isinstance(pos[0], str):
                 schema["description"] = pos[0]
-        has_default = (
-            any(c.type == "equals_value_clause" for c in p.children)
-            or (p.child_count > 2
-            and any(c.type.endswith("_literal") for c in p.named_children))
+        has_default = any(c.type == "equals_value_clause" for c in p.children) or (
+            p.child_count > 2 and any(c.type.endswith("_literal") for c in p.named_children)
         )
         props[node_text(name)] = schema
         if not has_default and not nullable:

@@ -239,32 +239,58 @@ def _option(r: _Resolver, call: ts.Node, tool: ExtractedTool, props: dict[str, A
 
 
 def _from_call(r: _Resolver, rel: str, node: ts.Node) -> ExtractedTool | None:
+    """`mcp.NewTool("n", mcp.With...)` or a helper named `...Tool` taking ("n", "description", ...)."""
     fn, args = node.child_by_field_name("function"), node.child_by_field_name("arguments")
-    if fn is None or args is None or not node_text(fn).endswith("Tool"):
+    if fn is None or args is None or not node_text(fn).lower().endswith("tool"):
         return None
     argv = [a for a in args.named_children if a.type != "comment"]
-    if not argv:
+    # The name is the first string among the first three arguments (helpers take a context first).
+    idx = next(
+        (
+            i
+            for i, a in enumerate(argv[:3])
+            if a.type.endswith("string_literal") or (a.type == "identifier" and isinstance(r.value(a), str))
+        ),
+        None,
+    )
+    if idx is None:
         return None
-    name = r.value(argv[0])
+    name = r.value(argv[idx])
     if not is_tool_name(name):
         return None
-    options = [a for a in argv[1:] if a.type == "call_expression"]
+    options = [a for a in argv[idx + 1 :] if a.type == "call_expression"]
     has_with = any(
         node_text(a.child_by_field_name("function") or a).rsplit(".", 1)[-1].startswith("With")
         for a in options
     )
-    second = r.value(argv[1]) if len(argv) > 1 else None
-    if not has_with and not isinstance(second, str):
+    texts = []
+    for a in argv[idx + 1 : idx + 3]:
+        v = r.value(a)
+        if not isinstance(v, str):
+            break
+        texts.append(v)
+    if not has_with and not texts:
         return None
     tool = ExtractedTool(
         name=name, file=rel, line=node.start_point[0] + 1, language="go", pattern="go.NewTool"
     )
-    if isinstance(second, str):
-        tool.description = second
+    if texts:
+        tool.description = texts[0]
+    if len(texts) > 1 and not has_with:
+        tool.title = texts[1]
     props: dict[str, Any] = {}
     req: list[str] = []
     for a in options:
         _option(r, a, tool, props, req)
+    for a in argv[idx + 1 :]:
+        if a.type == "composite_literal" and node_text(a.child_by_field_name("type") or a).startswith("map["):
+            extra = r.composite(a, 0)
+            if isinstance(extra, dict) and all(isinstance(v, dict) for v in extra.values()):
+                props.update(strip_unresolved(extra))
+        elif a.type == "composite_literal" and node_text(a.child_by_field_name("type") or a) == "[]string":
+            vals = r.value(a)
+            if isinstance(vals, list):
+                req.extend(v for v in vals if isinstance(v, str))
     tool.input_schema = schema_from_properties(props, req)
     return tool
 

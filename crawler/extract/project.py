@@ -18,6 +18,8 @@ import tree_sitter_javascript
 import tree_sitter_python
 import tree_sitter_typescript
 
+from crawler.extract.common import Skipped
+
 __all__ = ["MAX_FILE_BYTES", "Project", "language_of", "parser_for"]
 
 MAX_FILE_BYTES = 1024 * 1024
@@ -73,6 +75,8 @@ class Project:
         self._modules: dict[Path, Any] = {}
         # Per-language indexes built once per tree (e.g. a Go package's constants by folder).
         self.indexes: dict[Any, Any] = {}
+        # Definitions an extractor recognised but could not read (a name built at run time).
+        self.skipped: list[Skipped] = []
 
     def rel(self, path: Path) -> str:
         try:

@@ -415,11 +415,15 @@ def _is_tool_call(node: ts.Node) -> bool:
     return fn is not None and fn.type == "attribute" and node_text(fn).rsplit(".", 1)[-1] == "tool"
 
 
-def _find_function(mod: PyModule, ref: ts.Node, near: ts.Node) -> ts.Node | None:
-    """The function a registration names: `fn`, `self.method`, `module_fn`."""
+def _find_function(mod: PyModule, ref: ts.Node, near: ts.Node) -> tuple[ts.Node, PyModule] | None:
+    """The function a registration names: `fn`, `self.method`, one imported from a module beside."""
     name = node_text(ref).rsplit(".", 1)[-1]
     if name in mod.functions:
-        return mod.functions[name]
+        return mod.functions[name], mod
+    if ref.type == "identifier":
+        found = mod.imported(name)
+        if found is not None and found[1] in found[0].functions:
+            return found[0].functions[found[1]], found[0]
     cls = near.parent
     while cls is not None and cls.type != "class_definition":
         cls = cls.parent
@@ -428,7 +432,7 @@ def _find_function(mod: PyModule, ref: ts.Node, near: ts.Node) -> ts.Node | None
         if fn is not None and fn.type == "function_definition":
             n = fn.child_by_field_name("name")
             if n is not None and node_text(n) == name:
-                return fn
+                return fn, mod
     return None
 
 
@@ -515,14 +519,14 @@ def _from_call(r: _Resolver, mod: PyModule, rel: str, node: ts.Node) -> Extracte
         if target is None:
             return None
         kw, pos, _ = _args(r, fn, mod)
-        return _from_function(r, mod, rel, target, kw, pos, line, "py.register")
+        return _from_function(r, target[1], rel, target[0], kw, pos, line, "py.register")
     fname = node_text(fn).rsplit(".", 1)[-1]
     if fname == "add_tool" and fn.type == "attribute":
         kw, _, pos_nodes = _args(r, node, mod)
         target = _find_function(mod, pos_nodes[0], node) if pos_nodes else None
         if target is None:
             return None
-        return _from_function(r, mod, rel, target, kw, [], line, "py.add_tool")
+        return _from_function(r, target[1], rel, target[0], kw, [], line, "py.add_tool")
     if fname != "Tool":
         return None
     kw, pos, _ = _args(r, node, mod)

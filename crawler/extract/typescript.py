@@ -23,6 +23,7 @@ import tree_sitter as ts
 from crawler.extract import zod
 from crawler.extract.common import (
     ExtractedTool,
+    Skipped,
     Unresolved,
     annotations_from,
     dedent,
@@ -447,6 +448,11 @@ def _from_object(r: Resolver, mod: JsModule, rel: str, obj: ts.Node) -> Extracte
     names = {k: r.value(pairs[k], mod) for k in _NAME_KEYS if k in pairs}
     name = next((v for k, v in names.items() if is_tool_name(v)), None)
     if name is None:
+        if isinstance(names.get("name"), Unresolved) and "inputSchema" in pairs:
+            reason = names["name"].reason
+            r.mod.project.skipped.append(
+                Skipped(rel, f"tool name built at run time: {reason}", obj.start_point[0] + 1)
+            )
         return None
     if _hidden(r, obj, mod):
         return None
@@ -460,28 +466,38 @@ def _from_object(r: Resolver, mod: JsModule, rel: str, obj: ts.Node) -> Extracte
     return tool
 
 
+_TOOL_METHOD = re.compile(r"^(tool|\w*Tool\w*)$")
+_NOT_A_DEFINITION = re.compile(
+    r"^(get|call|remove|delete|disable|enable|has|find|run|invoke|execute|handle|list|set|update|is|to|on)[A-Z_]"
+)
+
+
 def _from_call(r: Resolver, mod: JsModule, rel: str, node: ts.Node) -> ExtractedTool | None:
+    """`x.tool(...)`, `x.registerTool(...)` and wrappers named like them (`accountTool`, ...)."""
     fn, args = node.child_by_field_name("function"), node.child_by_field_name("arguments")
     if fn is None or args is None or fn.type != "member_expression":
         return None
     method = node_text(fn.child_by_field_name("property") or fn)
-    if method not in ("tool", "registerTool"):
+    if not _TOOL_METHOD.match(method) or _NOT_A_DEFINITION.match(method):
         return None
     argv = [a for a in args.named_children if a.type != "comment"]
-    if not argv:
+    if len(argv) < 2:
+        return None
+    cfg = _config_object(r, argv[1], mod)
+    keys = set(_pairs(cfg)) if cfg is not None else set()
+    config_style = bool(keys & {"description", "inputSchema", "title", "annotations", "parameters"})
+    if method != "tool" and not config_style and argv[1].type not in ("string", "template_string"):
         return None
     name = r.value(argv[0], mod)
     line = node.start_point[0] + 1
     if not is_tool_name(name):
+        if isinstance(name, Unresolved) and (config_style or method in ("tool", "registerTool")):
+            r.mod.project.skipped.append(Skipped(rel, f"tool name built at run time: {name.reason}", line))
         return None
     tool = ExtractedTool(name=name, file=rel, line=line, language="typescript", pattern=f"ts.{method}")
     rest = argv[1:]
-    if method == "registerTool":
-        cfg = _config_object(r, rest[0], mod) if rest else None
-        if cfg is not None:
-            _apply_config(r, tool, _pairs(cfg), mod)
-        elif rest:
-            tool.unresolved.append("description")
+    if config_style and cfg is not None:
+        _apply_config(r, tool, _pairs(cfg), mod)
         return tool
     # server.tool(name, description?, paramsSchemaOrAnnotations?, annotations?, cb)
     rest = [a for a in rest if a.type not in ("arrow_function", "function_expression", "function")]
