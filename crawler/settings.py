@@ -1,0 +1,131 @@
+"""Scrapy settings of mcpcat's crawler (`scrapy crawl <source>` or `mcpcat crawl`).
+
+Every source's base URL is `MCPCAT_SOURCE_URLS[name]`, overridden by the environment
+variable `MCPCAT_URL_<NAME>` (e.g. MCPCAT_URL_OFFICIAL) and by the spider argument `base_url`
+(which `mcpcat crawl --base-url NAME=URL` sets), so tests and air-gapped sites use a mirror.
+"""
+
+from __future__ import annotations
+
+import os
+
+BOT_NAME = "mcpcat"
+SPIDER_MODULES = ["crawler.spiders"]
+NEWSPIDER_MODULE = "crawler.spiders"
+
+USER_AGENT = "mcpcat/0.1 (+https://github.com/mcpcat/mcpcat; MCP tool risk catalog crawler)"
+# APIs, not pages: robots.txt of API hosts (smithery.ai disallows /api/ for browsers) is not
+# meant for them, and a mirror has none. Politeness comes from the throttle below.
+ROBOTSTXT_OBEY = False
+
+CONCURRENT_REQUESTS = 16
+CONCURRENT_REQUESTS_PER_DOMAIN = 4
+DOWNLOAD_DELAY = 0.25
+DOWNLOAD_TIMEOUT = 30
+# A registry page is well under 1 MB; a 50 MB body is bad input, not data.
+DOWNLOAD_MAXSIZE = 16 * 1024 * 1024
+DOWNLOAD_WARNSIZE = 4 * 1024 * 1024
+
+AUTOTHROTTLE_ENABLED = True
+AUTOTHROTTLE_START_DELAY = 1.0
+AUTOTHROTTLE_MAX_DELAY = 30.0
+AUTOTHROTTLE_TARGET_CONCURRENCY = 2.0
+
+RETRY_ENABLED = True
+RETRY_TIMES = 4
+RETRY_HTTP_CODES = [429, 500, 502, 503, 504, 522, 524, 408]
+# Backoff when a 429/503 has no Retry-After, and the cap on any wait a server asks for.
+MCPCAT_RETRY_BACKOFF_BASE = 1.0
+MCPCAT_RETRY_BACKOFF_MAX = 60.0
+MCPCAT_RETRY_AFTER_MAX = 120.0
+
+DOWNLOADER_MIDDLEWARES = {
+    "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
+    "crawler.middlewares.RetryAfterMiddleware": 550,
+}
+
+# Conditional requests: RFC 2616 policy revalidates with If-None-Match / If-Modified-Since.
+HTTPCACHE_ENABLED = True
+HTTPCACHE_POLICY = "scrapy.extensions.httpcache.RFC2616Policy"
+HTTPCACHE_STORAGE = "scrapy.extensions.httpcache.FilesystemCacheStorage"
+HTTPCACHE_DIR = os.path.abspath(os.environ.get("MCPCAT_HTTPCACHE_DIR", ".mcpcat/httpcache"))
+HTTPCACHE_IGNORE_HTTP_CODES = [401, 403, 404, 408, 429, 500, 502, 503, 504]
+HTTPCACHE_GZIP = True
+
+ITEM_PIPELINES = {
+    "crawler.pipelines.ValidatePipeline": 100,
+    "crawler.pipelines.NormalisePipeline": 200,
+    "crawler.pipelines.ToolsPipeline": 300,
+    "crawler.pipelines.ExtractPipeline": 400,
+    "crawler.pipelines.StorePipeline": 500,
+}
+# Items of one response go through the pipelines in order; the page checkpoints rely on it.
+CONCURRENT_ITEMS = 100
+
+LOG_LEVEL = "INFO"
+FEED_EXPORT_ENCODING = "utf-8"
+TELNETCONSOLE_ENABLED = False
+REMOTE_CONTROL_ENABLED = False
+# Dropped items are logged by the spider's fail_record with source and record; no item dumps.
+LOG_FORMATTER = "crawler.middlewares.QuietLogFormatter"
+
+# --- mcpcat ---------------------------------------------------------------------------------
+MCPCAT_DB = os.environ.get("MCPCAT_DB", "sqlite:///catalog.db")
+# Where per-source checkpoints live (a crawl killed with SIGKILL resumes from them).
+MCPCAT_JOBDIR = os.path.abspath(os.environ.get("MCPCAT_JOBDIR", ".mcpcat/jobs"))
+MCPCAT_STORE_BATCH = 250
+MCPCAT_CLASSIFY = True
+# Static extraction of tools from source archives for servers no source lists tools for
+# (crawler.extract, another issue). Off by default; `MCPCAT_EXTRACTOR` names a callable
+# `f(record: ServerRecord) -> list[ToolRecord] | None`, run in a thread.
+MCPCAT_EXTRACT_ENABLED = False
+MCPCAT_EXTRACTOR = "crawler.extract:extract_server_tools"
+# Errors (bad records, failed requests) one source may have before it is stopped as failed.
+MCPCAT_ERROR_BUDGET = 100
+# Pages a paginated source may have; a cursor that never ends is bad input past this.
+MCPCAT_MAX_PAGES = 5000
+# Consecutive pages without a new record before a cursor is called a loop.
+MCPCAT_STALE_PAGES = 3
+# Most errors kept per source for crawl_runs (all are counted).
+MCPCAT_ERRORS_KEPT = 200
+
+MCPCAT_SOURCE_URLS = {
+    "official": "https://registry.modelcontextprotocol.io",
+    "pulsemcp": "https://api.pulsemcp.com",
+    "github": "https://api.mcp.github.com",
+    "smithery": "https://registry.smithery.ai",
+    "glama": "https://glama.ai/api/mcp/v1",
+    "npm": "https://registry.npmjs.org",
+    "pypi": "https://pypi.org",
+    "docker": "https://raw.githubusercontent.com/docker/mcp-registry/main",
+    "awesome": "https://raw.githubusercontent.com",
+}
+# Other registries that speak the official registry's API: crawled by the `official` spider
+# under their own name. A header value "env:VAR" is read from the environment; a source whose
+# `requires` variables are unset is skipped with a note. More come from MCPCAT_REGISTRIES
+# (a JSON object of the same shape) in the environment.
+MCPCAT_REGISTRY_SOURCES = {
+    "pulsemcp": {"headers": {"X-API-Key": "env:PULSEMCP_API_KEY"}, "requires": ["PULSEMCP_API_KEY"]},
+    "github": {"headers": {}},
+}
+# Per-source politeness: requests in flight and the least delay between them.
+MCPCAT_SOURCE_CONCURRENCY = {
+    "official": (1, 1.0),
+    "pulsemcp": (1, 1.0),
+    "github": (2, 0.2),
+    "smithery": (2, 0.5),
+    "glama": (4, 0.1),
+    "npm": (4, 0.1),
+    "pypi": (4, 0.1),
+    "docker": (4, 0.1),
+    "awesome": (1, 0.5),
+}
+# The Docker catalog's server list: GitHub's contents API (raw files can't be listed).
+# With a non-default docker base URL it is `<base>/servers/index.json` unless set.
+MCPCAT_DOCKER_INDEX_URL = "https://api.github.com/repos/docker/mcp-registry/contents/servers?ref=main"
+# Curated lists: (repository, path under the raw base, format).
+MCPCAT_AWESOME_LISTS = [
+    ("punkpeye/awesome-mcp-servers", "main/README.md", "awesome"),
+    ("modelcontextprotocol/servers", "main/README.md", "reference"),
+]
+MCPCAT_NPM_KEYWORDS = ["mcp", "mcp-server", "modelcontextprotocol"]
