@@ -15,6 +15,7 @@ import typer
 from typer.core import TyperGroup
 
 from catalog.commands import catalog_cmds
+from catalog.commands import crawl_cmds
 from catalog.errors import CatalogError
 from classifier.errors import ClassifierError
 from crawler.errors import CrawlerError
@@ -83,6 +84,7 @@ def _root(
 
 
 catalog_cmds.register(app)
+crawl_cmds.register(app)
 
 
 def main() -> None:

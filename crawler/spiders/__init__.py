@@ -1,0 +1,1 @@
+"""One spider per source; the module and `name` are the source slug."""
