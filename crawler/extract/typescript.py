@@ -441,6 +441,8 @@ def _hidden(r: Resolver, obj: ts.Node, mod: JsModule) -> bool:
 
 def _from_object(r: Resolver, mod: JsModule, rel: str, obj: ts.Node) -> ExtractedTool | None:
     pairs = _pairs(obj)
+    if "params" in pairs and any(k in pairs for k in ("handler", "execute", "callback")):
+        pairs.setdefault("inputSchema", pairs.pop("params"))  # {name, description, params, handler}
     if "description" not in pairs or not any(k in pairs for k in (*_SCHEMA_KEYS, "annotations")):
         return None
     if "uri" in pairs or "uriTemplate" in pairs or "arguments" in pairs:
