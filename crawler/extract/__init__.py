@@ -79,8 +79,12 @@ def extract_file(project: Project, path: Path, result: ExtractResult, src: bytes
     if tree.root_node.has_error:
         errors = _count_errors(tree.root_node)
         if errors > 50:
-            result.skipped.append(Skipped(rel, f"does not parse as {lang} ({errors} syntax errors)"))
+            result.skipped.append(Skipped(rel, f"does not parse as {lang} (over 50 syntax errors)"))
             return
+        # Tree-sitter recovers around errors: what parsed is still read, and the file is noted.
+        result.skipped.append(
+            Skipped(rel, f"partly unparseable as {lang} ({errors} syntax errors); the rest was read")
+        )
     try:
         tools = _EXTRACTORS[lang](project, path, src, tree)
     except RecursionError:

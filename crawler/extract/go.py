@@ -21,6 +21,7 @@ import tree_sitter as ts
 
 from crawler.extract.common import (
     ExtractedTool,
+    Skipped,
     Unresolved,
     annotations_from,
     is_tool_name,
@@ -80,8 +81,9 @@ class GoPackage:
 
 
 class _Resolver:
-    def __init__(self, pkg: GoPackage) -> None:
+    def __init__(self, pkg: GoPackage, skipped: list[Skipped]) -> None:
         self.pkg = pkg
+        self.skipped = skipped
 
     def value(self, node: ts.Node | None, depth: int = 0) -> Any:
         if node is None:
@@ -301,6 +303,9 @@ def _from_literal(r: _Resolver, rel: str, node: ts.Node) -> ExtractedTool | None
         return None
     fields = r.composite(node, 0)
     if not isinstance(fields, dict) or not is_tool_name(fields.get("Name")):
+        if isinstance(fields, dict) and isinstance(fields.get("Name"), Unresolved):
+            reason = f"tool name built at run time: {fields['Name'].reason}"
+            r.skipped.append(Skipped(rel, reason, node.start_point[0] + 1))
         return None
     tool = ExtractedTool(
         name=fields["Name"], file=rel, line=node.start_point[0] + 1, language="go", pattern="go.Tool"
@@ -328,7 +333,7 @@ def extract_go(project: Project, path: Path, src: bytes, tree: ts.Tree) -> list[
     pkg = project.indexes.get(key)
     if pkg is None:
         pkg = project.indexes[key] = GoPackage(project, path.parent)
-    r = _Resolver(pkg)
+    r = _Resolver(pkg, project.skipped)
     rel = project.rel(path)
     tools: list[ExtractedTool] = []
     stack = [tree.root_node]
