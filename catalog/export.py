@@ -7,6 +7,7 @@ catalog it came from). Every file is written atomically: a reader never sees hal
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import re
@@ -104,7 +105,13 @@ def import_jsonl(
         result.servers += len(batch)
         result.tools += sum(len(r.tools) for r in batch)
         if classify is not None and classifier_version is not None:
-            hashes = {t.definition_hash for r in batch for t in r.tools if t.classification is None}
+            # an override's classification is a person's, so the classifier's own is redone
+            hashes = {
+                t.definition_hash
+                for r in batch
+                for t in r.tools
+                if t.classification is None or t.classification.get("source") == "override"
+            }
             if hashes:
                 result.classified += catalog.classify_pending(classify, classifier_version, hashes=hashes)
         batch.clear()
@@ -241,8 +248,12 @@ def claude_code_settings(servers: list[dict[str, Any]], *, name: str | None = No
     return {"permissions": {k: sorted(v) for k, v in lists.items()}}
 
 
+_UNSAFE_FILE = re.compile(r"[^A-Za-z0-9._-]+")
+
+
 def policy_file_name(key: str) -> str:
-    return _UNSAFE.sub("_", key).strip("_")[:200] + ".json"
+    """`github.com/acme/files` -> `github.com_acme_files.json`: readable, no folders, no dot files."""
+    return _UNSAFE_FILE.sub("_", key).strip("._")[:200] + ".json"
 
 
 def write_policies(catalog: Catalog, folder: Path, *, fmt: str = "policy") -> int:
@@ -252,9 +263,14 @@ def write_policies(catalog: Catalog, folder: Path, *, fmt: str = "policy") -> in
     except OSError as e:
         raise ExportError(f"cannot create {folder}: {e.strerror or e}") from None
     count = 0
+    used: set[str] = set()
     for server in catalog.iter_servers():
         document = gateway_policy(server) if fmt == "policy" else claude_code_settings([server])
-        with atomic_writer(folder / policy_file_name(server["key"])) as out:
+        name = policy_file_name(server["key"])
+        if name in used:  # two keys that differ only in unsafe characters
+            name = name[:-5] + "." + hashlib.sha256(server["key"].encode()).hexdigest()[:8] + ".json"
+        used.add(name)
+        with atomic_writer(folder / name) as out:
             json.dump(document, out, indent=2, ensure_ascii=False)
             out.write("\n")
         count += 1

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from catalog import models as m
 from catalog import queries
+from catalog.bulk import bulk_insert
 from catalog.database import DEFAULT_URL, connect, migrate
 from catalog.errors import InvalidRecord, NotFound
 from catalog.records import ServerRecord, ToolRecord
@@ -189,7 +190,7 @@ class Catalog:
                 for (h, _), r in zip(chunk, results, strict=True)
             ]
             with self.engine.begin() as conn:
-                conn.execute(insert(known), rows)
+                bulk_insert(conn, known, rows, ignore_conflicts=True)
             done += len(rows)
         return done
 
@@ -524,19 +525,27 @@ def _upsert_tools(
     ]
 
     if new_tools:
-        result = conn.execute(insert(tools).returning(tools.c.id, sort_by_parameter_order=True), new_tools)
-        tool_ids = [row.id for row in result]
-        conn.execute(
-            insert(versions),
+        bulk_insert(conn, tools, new_tools)
+        new_ids = {
+            (row.server_id, row.name): row.id
+            for row in conn.execute(
+                select(tools.c.id, tools.c.server_id, tools.c.name).where(
+                    tools.c.server_id.in_({row["server_id"] for row in new_tools})
+                )
+            )
+        }
+        bulk_insert(
+            conn,
+            versions,
             [
                 {
-                    "tool_id": tid,
+                    "tool_id": new_ids[(row["server_id"], row["name"])],
                     "definition_hash": row["definition_hash"],
                     **{f: row[f] for f in TOOL_FIELDS},
                     "first_seen": now,
                     "last_seen": now,
                 }
-                for tid, row in zip(tool_ids, new_tools, strict=True)
+                for row in new_tools
             ],
         )
         stats.tools_added += len(new_tools)
@@ -644,18 +653,4 @@ def _store_carried_classifications(
             "flags": list(c.get("flags") or []),
             "created_at": now,
         }
-    if not rows:
-        return
-    known = set()
-    for chunk in _chunks(list(rows), 2000):
-        known.update(
-            (r.definition_hash, r.classifier_version)
-            for r in conn.execute(
-                select(table.c.definition_hash, table.c.classifier_version).where(
-                    tuple_(table.c.definition_hash, table.c.classifier_version).in_(chunk)
-                )
-            )
-        )
-    fresh = [row for key, row in rows.items() if key not in known]
-    if fresh:
-        conn.execute(insert(table), fresh)
+    bulk_insert(conn, table, list(rows.values()), ignore_conflicts=True)

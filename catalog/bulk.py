@@ -1,0 +1,59 @@
+"""Fast bulk inserts for the big tables (tools, tool_versions, classifications).
+
+SQLAlchemy's per-row parameter processing costs more than SQLite itself when a million tools
+arrive at once. For those inserts we build one parameterised statement from the mapped table,
+serialise JSON and datetimes once per value the way SQLAlchemy's own types store them, and
+hand the rows to the driver's executemany in the caller's transaction.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import JSON, Connection, Table
+
+from catalog.models import UTCDateTime
+
+__all__ = ["bulk_insert"]
+
+
+def _sqlite_time(value: datetime) -> str:
+    """The text SQLAlchemy's SQLite DateTime type writes and reads back."""
+    if value.tzinfo is not None:
+        value = value.astimezone(UTC).replace(tzinfo=None)
+    return value.strftime("%Y-%m-%d %H:%M:%S.%f")
+
+
+def _pg_time(value: datetime) -> datetime:
+    return value.astimezone(UTC).replace(tzinfo=None) if value.tzinfo is not None else value
+
+
+def bulk_insert(
+    conn: Connection, table: Table, rows: Sequence[dict[str, Any]], *, ignore_conflicts: bool = False
+) -> None:
+    """INSERT every row (dicts keyed by column name; missing keys are NULL) in one executemany."""
+    if not rows:
+        return
+    columns = [c for c in table.columns if not (c.primary_key and c.name not in rows[0])]
+    postgres = conn.dialect.name == "postgresql"
+    holder = "%s" if postgres else "?"
+    marks = [holder + ("::json" if postgres and isinstance(c.type, JSON) else "") for c in columns]
+    sql = f"INSERT INTO {table.name} ({', '.join(c.name for c in columns)}) VALUES ({', '.join(marks)})"  # noqa: S608 - names from our metadata
+    if ignore_conflicts:
+        sql += " ON CONFLICT DO NOTHING"
+    time_of = _pg_time if postgres else _sqlite_time
+    converters: list[Any] = []
+    for column in columns:
+        if isinstance(column.type, JSON):
+            converters.append(lambda v: None if v is None else json.dumps(v, ensure_ascii=False))
+        elif isinstance(column.type, UTCDateTime):
+            converters.append(lambda v: None if v is None else time_of(v))
+        else:
+            converters.append(None)
+    names = [c.name for c in columns]
+    pairs = list(zip(names, converters, strict=True))
+    params = [tuple(row.get(n) if f is None else f(row.get(n)) for n, f in pairs) for row in rows]
+    conn.exec_driver_sql(sql, params)
