@@ -30,6 +30,9 @@ class ServerItem:
     homepage: str | None = None
     language: str | None = None
     listing_url: str | None = None
+    # The last resort for identity when the source knows no repository, registry name or
+    # package: the source's own namespace, e.g. "smithery:linear/linear".
+    fallback_key: str | None = None
     # {"registry", "identifier", "version", "transport"} each.
     packages: list[dict[str, Any]] = field(default_factory=list)
     # {"transport", "url"} each.

@@ -114,6 +114,8 @@ class NormalisePipeline(_Stage):
                 registry_name=item.registry_name, packages=[(p.registry_type, p.identifier) for p in packages]
             )
         if key is None:
+            key = item.fallback_key
+        if key is None:
             reason = f"{where}: no usable identity (no safe repository URL, registry name or package)"
             _fail(self.crawler, "no_identity", where, reason)
             raise DropItem(reason)
@@ -401,7 +403,9 @@ class StorePipeline(_Stage):
             if self.checkpoint:
                 write_checkpoint(self.jobdir, self.source, self.checkpoint)
             if self.classify:
-                n = classify_pending(self.catalog)
-                _count(self.crawler, "classified", n)
+                try:
+                    _count(self.crawler, "classified", classify_pending(self.catalog))
+                except Exception as e:  # the classifier is another package: report, keep the data
+                    _fail(self.crawler, "classify", self.source, f"{type(e).__name__}: {e}")
         finally:
             self.catalog.close()

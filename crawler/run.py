@@ -8,6 +8,7 @@ with per-source counts and errors. Twisted's reactor runs once per process: call
 
 from __future__ import annotations
 
+import logging
 import os
 import time
 from collections.abc import Callable, Sequence
@@ -17,6 +18,8 @@ from typing import Any
 
 from crawler.errors import BadArgument
 from crawler.identity import safe_http_url
+
+log = logging.getLogger(__name__)
 
 __all__ = [
     "ALL_SOURCES",
@@ -145,7 +148,7 @@ def run_crawl(
     base_urls = dict(base_urls or {})
     if limit is not None and limit < 1:
         raise BadArgument("--limit must be at least 1")
-    settings = _settings(db_url, dict(overrides or {}))
+    settings = _settings(db_url, {"MCPCAT_CLASSIFY": "false", **(overrides or {})})
     pairs = _resolve(sources, settings)
     names = [s for s, _ in pairs]
     for name, url in base_urls.items():
@@ -161,6 +164,8 @@ def run_crawl(
         run_id = catalog.start_run(names)
         since = {} if full else {s: _since(catalog, s) for s, spider in pairs if spider == REGISTRY_API}
         results = _crawl(pairs, settings, limit=limit, base_urls=base_urls, since=since, progress=progress)
+        errors = [e for r in results for e in r.error_list]
+        classified = _classify(catalog, errors)
         completed = [r.source for r in results if r.status == "complete"]
         if len(completed) == len(results):
             status = "complete"
@@ -168,13 +173,12 @@ def run_crawl(
             status = "partial"
         else:
             status = "failed"
-        counts: dict[str, Any] = {"completed_sources": completed}
+        counts: dict[str, Any] = {"completed_sources": completed, "classified": classified}
         for r in results:
             for key in ("pages", "servers", "tools", "errors"):
                 counts[f"{r.source}.{key}"] = getattr(r, key)
             for key, value in r.store.items():
                 counts[f"{r.source}.{key}"] = value
-        errors = [e for r in results for e in r.error_list]
         errors += [
             {"source": r.source, "kind": "source_failed", "record": r.source, "message": r.note}
             for r in results
@@ -184,6 +188,20 @@ def run_crawl(
     finally:
         catalog.close()
     return CrawlResult(run_id, status, results)
+
+
+def _classify(catalog: Any, errors: list[dict[str, Any]]) -> int:
+    """Classify what the crawl added; a classifier failure is a run error, not a lost crawl."""
+    from crawler.pipelines import classify_pending
+
+    try:
+        return classify_pending(catalog)
+    except Exception as e:  # the classifier is another package: any failure is reported
+        log.warning("classification failed: %s: %s", type(e).__name__, e)
+        errors.append(
+            {"source": "*", "kind": "classify", "record": "*", "message": f"{type(e).__name__}: {e}"}
+        )
+        return 0
 
 
 def _crawl(
@@ -196,10 +214,9 @@ def _crawl(
     progress: Progress | None,
 ) -> list[SourceResult]:
     from scrapy.crawler import Crawler, CrawlerProcess
+    from scrapy.utils.reactor import install_reactor
     from twisted.internet import task
     from twisted.internet.defer import Deferred, DeferredList
-
-    from scrapy.utils.reactor import install_reactor
 
     install_reactor(settings["TWISTED_REACTOR"], settings["ASYNCIO_EVENT_LOOP"])
     process = CrawlerProcess(settings)

@@ -101,8 +101,14 @@ def _meta(e: dict[str, Any]) -> dict[str, Any]:
 
 
 class Mirror:
-    def __init__(self, data: Path, *, keys: dict[str, str] | None = None,
-                 official: list[dict[str, Any]] | None = None, port: int = 0) -> None:
+    def __init__(
+        self,
+        data: Path,
+        *,
+        keys: dict[str, str] | None = None,
+        official: list[dict[str, Any]] | None = None,
+        port: int = 0,
+    ) -> None:
         self.data = SourceData(Path(data), official)
         self.keys = dict(DEFAULT_KEYS if keys is None else keys)
         self.faults: list[Fault] = []
@@ -111,10 +117,15 @@ class Mirror:
         self._port = port
         self.httpd: ThreadingHTTPServer | None = None
         self.routes: dict[str, Callable[[str, dict[str, str], dict[str, str]], Reply]] = {
-            "official": self.registry("official"), "pulsemcp": self.registry("pulsemcp"),
+            "official": self.registry("official"),
+            "pulsemcp": self.registry("pulsemcp"),
             "github": self.registry("github"),
-            "smithery": self.smithery, "glama": self.glama, "npm": self.npm, "pypi": self.pypi,
-            "docker": self.docker, "awesome": self.raw,
+            "smithery": self.smithery,
+            "glama": self.glama,
+            "npm": self.npm,
+            "pypi": self.pypi,
+            "docker": self.docker,
+            "awesome": self.raw,
         }
 
     # --- lifecycle ----------------------------------------------------------------------------
@@ -124,7 +135,7 @@ class Mirror:
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
 
-            def do_GET(self) -> None:  # noqa: N802
+            def do_GET(self) -> None:
                 mirror.handle(self)
 
             def log_message(self, *args: Any) -> None:
@@ -199,7 +210,9 @@ class Mirror:
             ok = headers.get("authorization") == f"Bearer {key}"
         if ok:
             return None
-        return _json({"error": {"code": "unauthorized", "message": "This endpoint requires an API key."}}, 401)
+        return _json(
+            {"error": {"code": "unauthorized", "message": "This endpoint requires an API key."}}, 401
+        )
 
     def faulty(self, f: Fault, h: BaseHTTPRequestHandler) -> Reply | None:
         if f.kind == "status":
@@ -250,7 +263,7 @@ class Mirror:
         body = reply.body
         extra = dict(reply.headers)
         if reply.status == 200:
-            etag = '"%s"' % hashlib.sha1(body).hexdigest()[:20]  # noqa: S324 - an ETag, not security
+            etag = '"' + hashlib.sha1(body).hexdigest()[:20] + '"'
             extra.update({"ETag": etag, "Cache-Control": "max-age=0, must-revalidate"})
             if headers.get("if-none-match") == etag:
                 reply, body = Reply(304), b""
@@ -301,7 +314,10 @@ class Mirror:
                 continue
             if since and str(meta.get("updatedAt") or "") < since:
                 continue
-            if q.get("search") and q["search"].lower() not in str((e.get("server") or {}).get("name")).lower():
+            if (
+                q.get("search")
+                and q["search"].lower() not in str((e.get("server") or {}).get("name")).lower()
+            ):
                 continue
             page.append(e)
         metadata: dict[str, Any] = {"count": len(page)}
@@ -315,13 +331,32 @@ class Mirror:
             size = min(max(int(q.get("pageSize") or 10), 1), 100)
             page = max(int(q.get("page") or 1), 1)
             chunk = servers[(page - 1) * size : page * size]
-            keys = ("qualifiedName", "displayName", "description", "iconUrl", "verified", "useCount",
-                    "remote", "isDeployed", "createdAt", "homepage")
+            keys = (
+                "qualifiedName",
+                "displayName",
+                "description",
+                "iconUrl",
+                "verified",
+                "useCount",
+                "remote",
+                "isDeployed",
+                "createdAt",
+                "homepage",
+            )
             items = [{k: s[k] for k in keys if k in s} for s in chunk]
             total = len(servers)
             pages = max((total + size - 1) // size, 1)
-            return _json({"servers": items, "pagination": {"currentPage": page, "pageSize": size,
-                                                            "totalPages": pages, "totalCount": total}})
+            return _json(
+                {
+                    "servers": items,
+                    "pagination": {
+                        "currentPage": page,
+                        "pageSize": size,
+                        "totalPages": pages,
+                        "totalCount": total,
+                    },
+                }
+            )
         if rest.startswith("/servers/"):
             name = unquote(rest[len("/servers/") :])
             for s in servers:
@@ -342,9 +377,12 @@ class Mirror:
             def cur(s: dict[str, Any]) -> str:
                 return base64.b64encode(json.dumps({"id": s["id"]}).encode()).decode()
 
-            info = {"hasNextPage": start + first < len(servers), "hasPreviousPage": start > 0,
-                    "startCursor": cur(chunk[0]) if chunk else None,
-                    "endCursor": cur(chunk[-1]) if chunk else None}
+            info = {
+                "hasNextPage": start + first < len(servers),
+                "hasPreviousPage": start > 0,
+                "startCursor": cur(chunk[0]) if chunk else None,
+                "endCursor": cur(chunk[-1]) if chunk else None,
+            }
             return _json({"pageInfo": info, "servers": chunk})
         parts = rest.strip("/").split("/")
         if len(parts) == 3 and parts[0] == "servers":
@@ -358,23 +396,38 @@ class Mirror:
         if rest.rstrip("/") == "/-/v1/search":
             text = q.get("text", "")
             wanted = set(text.removeprefix("keywords:").split(",")) if text.startswith("keywords:") else set()
-            hits = [d for d in docs.values()
-                    if wanted & set(d.get("keywords") or []) or (not wanted and text in d.get("name", ""))]
+            hits = [
+                d
+                for d in docs.values()
+                if wanted & set(d.get("keywords") or []) or (not wanted and text in d.get("name", ""))
+            ]
             size = min(max(int(q.get("size") or 20), 1), 250)
             start = int(q.get("from") or 0)
             objects = []
             for d in hits[start : start + size]:
                 latest = d["versions"][d["dist-tags"]["latest"]]
                 repo = (d.get("repository") or {}).get("url")
-                objects.append({"package": {"name": d["name"], "version": latest["version"],
-                                            "description": d.get("description"),
-                                            "keywords": d.get("keywords"), "date": d["time"]["modified"],
-                                            "links": {"npm": f"https://www.npmjs.com/package/{d['name']}",
-                                                      **({"repository": repo} if repo else {})},
-                                            "publisher": {"username": "example"}},
-                                "score": {"final": 0.5, "detail": {"quality": 0.5, "popularity": 0.1,
-                                                                   "maintenance": 0.9}},
-                                "searchScore": 0.001})
+                objects.append(
+                    {
+                        "package": {
+                            "name": d["name"],
+                            "version": latest["version"],
+                            "description": d.get("description"),
+                            "keywords": d.get("keywords"),
+                            "date": d["time"]["modified"],
+                            "links": {
+                                "npm": f"https://www.npmjs.com/package/{d['name']}",
+                                **({"repository": repo} if repo else {}),
+                            },
+                            "publisher": {"username": "example"},
+                        },
+                        "score": {
+                            "final": 0.5,
+                            "detail": {"quality": 0.5, "popularity": 0.1, "maintenance": 0.9},
+                        },
+                        "searchScore": 0.001,
+                    }
+                )
             return _json({"objects": objects, "total": len(hits), "time": "2026-01-01T00:00:00.000Z"})
         path = unquote(rest.lstrip("/"))
         latest = path.endswith("/latest")
