@@ -1,0 +1,174 @@
+"""Rules, model and annotations into one ``Classification``.
+
+How the evidence is combined:
+1. The model (rule hits are among its features) gives calibrated probabilities.
+2. Lean severe: Destructive as soon as P(Destructive) reaches ``DESTRUCTIVE_AT``; Read only
+   when P(Read) reaches ``READ_AT``; Write otherwise. Calling a Write "Read" is the costly
+   error, since a gateway allows Read by default.
+3. Strong rules (strength >= ``rules.FLOOR_STRENGTH``) set a floor: ``delete_*`` is never
+   less than Destructive whatever the model says.
+4. Declared annotations (unless ignored) decide between what is left, but never lower a
+   floor: an annotation that claims less than strong name/description evidence gives the
+   more severe class and the flag F101 ``annotation-conflict``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Final
+
+from classifier.errors import InvalidInput
+from classifier.features import features
+from classifier.rules import (
+    DESTRUCTIVE,
+    FLOOR_STRENGTH,
+    LABELS,
+    READ,
+    WRITE,
+    Hit,
+    evaluate,
+    severity,
+    view,
+)
+from classifier.scoring import ARTIFACT_PATH, Scorer, load_scorer
+from classifier.tokens import clean
+
+__all__ = [
+    "DESTRUCTIVE_AT",
+    "READ_AT",
+    "Classification",
+    "classifier_version",
+    "classify",
+    "classify_many",
+    "mcp_annotations",
+]
+
+#: P(Destructive) from which the answer is Destructive.
+DESTRUCTIVE_AT: Final = 0.3
+#: P(Read) needed before the answer may be Read.
+READ_AT: Final = 0.6
+RULESET: Final = "1.0"
+_MODEL_LINES: Final = 3
+
+
+def mcp_annotations(label: str) -> dict[str, bool]:
+    """The class as MCP annotation values, for clients that understand only annotations."""
+    return {"readOnlyHint": label == READ, "destructiveHint": label == DESTRUCTIVE}
+
+
+@dataclass(slots=True)
+class Classification:
+    label: str
+    confidence: float
+    rationale: list[str] = field(default_factory=list)
+    flags: list[dict[str, str]] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "label": self.label,
+            "confidence": self.confidence,
+            "rationale": list(self.rationale),
+            "flags": [dict(f) for f in self.flags],
+            "annotations": mcp_annotations(self.label),
+        }
+
+
+def classifier_version(path: Path = ARTIFACT_PATH) -> str:
+    """``<ruleset>+<artifact sha256[:8]>.<code sha256[:8]>``: changes with the model or the rules."""
+    code = hashlib.sha256()
+    here = Path(__file__).resolve().parent
+    for module in ("tokens.py", "rules.py", "features.py", "classify.py"):
+        code.update((here / module).read_bytes())
+    return f"{RULESET}+{load_scorer(path).sha256[:8]}.{code.hexdigest()[:8]}"
+
+
+def _check_input(name: object, description: object, input_schema: object, annotations: object) -> None:
+    if not isinstance(name, str) or not clean(name).strip():
+        raise InvalidInput("tool name is empty")
+    if description is not None and not isinstance(description, str):
+        raise InvalidInput("description must be a string")
+    if input_schema is not None and not isinstance(input_schema, Mapping):
+        raise InvalidInput("input_schema must be a JSON object")
+    if annotations is not None and not isinstance(annotations, Mapping):
+        raise InvalidInput("annotations must be a JSON object")
+
+
+def classify(
+    name: str,
+    description: str | None = None,
+    input_schema: Mapping[str, Any] | None = None,
+    annotations: Mapping[str, Any] | None = None,
+    *,
+    ignore_annotations: bool = False,
+    scorer: Scorer | None = None,
+) -> Classification:
+    """Class one tool definition. Raises ``InvalidInput`` for an empty name or ill-typed fields.
+
+    ``scorer`` replaces the shipped model (evaluation trains one per held-out repository).
+    """
+    _check_input(name, description, input_schema, annotations)
+    scorer = scorer or load_scorer()
+    v = view(name, description, input_schema, None if ignore_annotations else annotations)
+    hits = evaluate(v, annotations=not ignore_annotations)
+    feats = features(v, hits)
+    probs = scorer.probs(feats)
+    return _decide(probs, hits, feats, scorer)
+
+
+def _decide(probs: list[float], hits: list[Hit], feats: Mapping[str, float], scorer: Scorer) -> Classification:
+    p = dict(zip(LABELS, probs, strict=True))
+    if p[DESTRUCTIVE] >= DESTRUCTIVE_AT:
+        label = DESTRUCTIVE
+    elif p[READ] >= READ_AT:
+        label = READ
+    else:
+        label = WRITE
+    confidence = p[label] if label != WRITE else p[WRITE] + min(p[READ], p[DESTRUCTIVE])
+
+    definition_hits = [h for h in hits if not h.rule.id.startswith("R4")]
+    floor_hits = [h for h in definition_hits if h.strength >= FLOOR_STRENGTH]
+    floor = max(floor_hits, key=lambda h: (severity(h.label), h.strength), default=None)
+    if floor is not None and severity(floor.label) > severity(label):
+        label, confidence = floor.label, max(floor.strength, p[floor.label])
+
+    flags: list[dict[str, str]] = []
+    declared = max((h for h in hits if h.rule.id.startswith("R4")), key=lambda h: h.strength, default=None)
+    if declared is not None:
+        if floor is not None and severity(floor.label) > severity(declared.label):
+            flags.append(
+                {
+                    "id": "F101",
+                    "name": "annotation-conflict",
+                    "severity": "medium",
+                    "evidence": f"annotations say {declared.label} ({declared.line}) but {floor.line}",
+                }
+            )
+        else:
+            confidence = declared.strength if declared.label != label else max(confidence, declared.strength)
+            label = declared.label
+
+    idx = LABELS.index(label)
+    rationale = [h.line for h in sorted(hits, key=lambda h: (-h.strength, h.rule.id))]
+    for fname, push in scorer.top_features(feats, idx, _MODEL_LINES):
+        rationale.append(f"M {fname}: {push:+.2f}")
+    return Classification(label, round(min(max(confidence, 0.0), 1.0), 3), rationale, flags)
+
+
+def classify_many(
+    tools: Iterable[Mapping[str, Any]], *, ignore_annotations: bool = False, scorer: Scorer | None = None
+) -> list[Classification]:
+    """Class many tool objects (keys ``name``, ``description``, ``input_schema``, ``annotations``)."""
+    return [
+        classify(
+            t.get("name"),  # type: ignore[arg-type]
+            t.get("description"),
+            t.get("input_schema"),
+            t.get("annotations"),
+            ignore_annotations=ignore_annotations,
+            scorer=scorer,
+        )
+        for t in tools
+    ]

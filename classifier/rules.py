@@ -1,0 +1,497 @@
+"""Deterministic rules: each reads one kind of evidence and votes for a class.
+
+Every rule has an id (``R`` + 3 digits, never reused), a snake_case name, the label it votes
+for, a strength (0..1) and a message template. A hit renders as a rationale line
+``"<id> <name>: <message>"``, e.g. ``R101 destructive_verb: name starts with 'delete'``.
+
+    R1xx  the tool name (verb lexicon, code execution)
+    R2xx  the description (phrases)
+    R3xx  the input schema (parameter names)
+    R4xx  the MCP annotations declared by the author (strong but fallible)
+
+Rules are also features of the model (``classifier.model``); R4xx are not, so that the model
+judges the definition alone and annotations are weighed in ``classifier.classify``.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
+from typing import Any, Final
+
+from classifier.tokens import MAX_TEXT, clean, split_name, tool_words, words
+
+__all__ = [
+    "DESTRUCTIVE",
+    "FLOOR_STRENGTH",
+    "LABELS",
+    "READ",
+    "RULES",
+    "RULES_BY_ID",
+    "WRITE",
+    "Hit",
+    "Rule",
+    "ToolView",
+    "evaluate",
+    "severity",
+    "view",
+]
+
+READ: Final = "Read"
+WRITE: Final = "Write"
+DESTRUCTIVE: Final = "Destructive"
+LABELS: Final = (READ, WRITE, DESTRUCTIVE)
+_SEVERITY = {READ: 0, WRITE: 1, DESTRUCTIVE: 2}
+
+#: A hit at least this strong sets a floor: the answer is never less severe than its label.
+FLOOR_STRENGTH: Final = 0.8
+
+
+def severity(label: str) -> int:
+    return _SEVERITY[label]
+
+
+@dataclass(frozen=True, slots=True)
+class Rule:
+    id: str
+    name: str
+    votes: str
+    strength: float
+    message: str
+
+    def render(self, **values: str) -> str:
+        return f"{self.id} {self.name}: {self.message.format(**values)}"
+
+
+@dataclass(frozen=True, slots=True)
+class Hit:
+    rule: Rule
+    line: str
+
+    @property
+    def label(self) -> str:
+        return self.rule.votes
+
+    @property
+    def strength(self) -> float:
+        return self.rule.strength
+
+
+RULES: Final[tuple[Rule, ...]] = (
+    Rule("R101", "destructive_verb", DESTRUCTIVE, 0.9, "name starts with '{verb}'"),
+    Rule("R102", "destructive_verb_in_name", DESTRUCTIVE, 0.85, "name contains the verb '{verb}'"),
+    Rule("R103", "risky_verb", DESTRUCTIVE, 0.6, "name uses '{verb}', which often replaces or undoes"),
+    Rule("R111", "code_execution_name", DESTRUCTIVE, 0.9, "name says it runs code: '{words}'"),
+    Rule("R112", "execute_verb", DESTRUCTIVE, 0.7, "name says '{verb}' (what it runs may be unbounded)"),
+    Rule("R121", "write_verb", WRITE, 0.8, "name starts with '{verb}'"),
+    Rule("R122", "write_verb_in_name", WRITE, 0.8, "name contains the verb '{verb}'"),
+    Rule("R123", "ambiguous_write_verb", WRITE, 0.5, "name starts with '{verb}' (verb or noun)"),
+    Rule("R131", "read_verb", READ, 0.7, "name starts with '{verb}'"),
+    Rule("R132", "read_verb_in_name", READ, 0.4, "name contains the verb '{verb}'"),
+    Rule("R141", "no_known_verb", WRITE, 0.2, "name has no known verb"),
+    Rule("R201", "destructive_phrase", DESTRUCTIVE, 0.85, "description says '{phrase}'"),
+    Rule("R202", "code_execution_phrase", DESTRUCTIVE, 0.9, "description says '{phrase}'"),
+    Rule("R203", "removal_phrase", DESTRUCTIVE, 0.6, "description says '{phrase}'"),
+    Rule("R204", "query_execution_phrase", DESTRUCTIVE, 0.6, "description says '{phrase}'"),
+    Rule("R211", "write_phrase", WRITE, 0.6, "description starts with '{phrase}'"),
+    Rule("R212", "write_operation_phrase", WRITE, 0.6, "description says '{phrase}'"),
+    Rule("R221", "read_only_phrase", READ, 0.75, "description says '{phrase}'"),
+    Rule("R222", "read_phrase", READ, 0.4, "description starts with '{phrase}'"),
+    Rule("R223", "returns_phrase", READ, 0.3, "description says '{phrase}'"),
+    Rule("R301", "force_parameter", DESTRUCTIVE, 0.7, "parameter '{param}' forces or overwrites"),
+    Rule("R302", "confirm_parameter", DESTRUCTIVE, 0.6, "parameter '{param}' asks for confirmation"),
+    Rule("R303", "code_parameter", DESTRUCTIVE, 0.85, "parameter '{param}' takes code or a command"),
+    Rule("R304", "sql_write_parameter", DESTRUCTIVE, 0.8, "parameter '{param}' takes SQL that may write"),
+    Rule("R305", "path_with_content", DESTRUCTIVE, 0.7, "parameters '{path}' and '{content}' write a file"),
+    Rule("R306", "output_file_parameter", DESTRUCTIVE, 0.45, "parameter '{param}' writes a file"),
+    Rule("R307", "dry_run_parameter", WRITE, 0.6, "parameter '{param}' implies it changes something"),
+    Rule("R308", "sql_parameter", DESTRUCTIVE, 0.5, "parameter '{param}' takes a query statement"),
+    Rule("R401", "annotation_read_only", READ, 0.85, "readOnlyHint is true"),
+    Rule("R402", "annotation_destructive", DESTRUCTIVE, 0.85, "destructiveHint is true"),
+    Rule("R403", "annotation_write", WRITE, 0.85, "readOnlyHint and destructiveHint are false"),
+    Rule("R404", "annotation_not_read_only", WRITE, 0.6, "readOnlyHint is false"),
+)
+RULES_BY_ID: Final = {r.id: r for r in RULES}
+
+# --- the verb lexicon -------------------------------------------------------------------------
+
+DESTRUCTIVE_VERBS: Final = frozenset(
+    "delete remove drop destroy purge wipe truncate terminate kill revoke reset overwrite uninstall "
+    "erase unlink rm rmdir del evict flush prune nuke obliterate shred expunge discard clear "
+    "deprovision decommission deregister unregister unpublish demolish annihilate scrub "
+    "teardown forcepush".split()
+)
+RISKY_VERBS: Final = frozenset(
+    "cancel replace revert rollback restore rotate write put void refund detach disable ban "
+    "block suspend deactivate reassign unassign expire invalidate reindex rebuild migrate "
+    "format close stop abort reject transfer import".split()
+)
+EXEC_VERBS: Final = frozenset("execute exec eval evaluate run invoke".split())
+CODE_WORDS: Final = frozenset(
+    "code command commands cmd shell bash sh zsh powershell script scripts python py javascript js "
+    "sql query queries statement cypher terminal repl sudo subprocess process cli kubectl".split()
+)
+ALWAYS_CODE: Final = frozenset("shell bash powershell terminal repl sudo subprocess".split())
+WRITE_VERBS: Final = frozenset(
+    "create add update edit modify insert append send publish upload start approve rename invite "
+    "enable activate toggle move copy submit apply deploy install configure assign trigger "
+    "subscribe unsubscribe patch save set upsert increment decrement restart reboot pause resume "
+    "unsuspend retry rerun requeue provision attach mark reopen acknowledge ack mute unmute "
+    "complete accept decline grant promote demote fork clone sync generate dispatch notify "
+    "forward register connect disconnect change click press fill navigate scroll hover drag "
+    "type upsert archive unarchive unlock enqueue schedule reschedule commit push merge reply "
+    "star unstar follow unfollow like react pin unpin tag untag label unlabel comment post "
+    "book reserve order buy purchase pay charge run store record log resolve bump scale "
+    "annotate rate vote share lock request transition escalate snooze claim initialize init "
+    "setup link upgrade downgrade build compile render".split()
+)
+# Words that are as often nouns as verbs: they count only at the start of the name.
+NOUN_LIKE: Final = frozenset(
+    "comment label tag post order message link share merge branch book schedule queue star pin "
+    "lock rate review request vote record note reply run push commit transfer charge log store "
+    "type build render setup init format import close stop block".split()
+)
+READ_VERBS: Final = frozenset(
+    "get fetch list search find read describe show query count check validate preview explain "
+    "diff retrieve lookup look view inspect browse scan analyze analyse audit summarize "
+    "summarise compare calculate compute estimate convert lint verify ping whoami poll watch "
+    "tail grep cat ls stat echo parse detect recommend suggest autocomplete test measure "
+    "monitor trace profile visualize plot explore discover identify match rank score classify "
+    "predict forecast sample peek print capture screenshot snapshot resolve review dump "
+    "examine probe evaluate assess diagnose troubleshoot translate extract interpret "
+    "health status info details metadata".split()
+) - {"resolve", "evaluate"}
+
+
+def _verb(word: str, lexicon: frozenset[str]) -> str | None:
+    if word in lexicon:
+        return word
+    if word.endswith("s") and word[:-1] in lexicon:
+        return word[:-1]
+    return None
+
+
+# --- what a rule looks at ---------------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class ToolView:
+    """A tool definition prepared once for every rule and the model."""
+
+    name: str
+    name_words: list[str]
+    words: list[str]
+    text: str
+    text_words: list[str]
+    params: dict[str, str]
+    param_words: frozenset[str]
+    annotations: Mapping[str, Any]
+
+
+_PARAM_SPLIT = re.compile(r"[^a-z0-9]+")
+
+
+def view(
+    name: str,
+    description: str | None = None,
+    input_schema: Mapping[str, Any] | None = None,
+    annotations: Mapping[str, Any] | None = None,
+) -> ToolView:
+    text = clean(description[:MAX_TEXT]).lower() if description else ""
+    params: dict[str, str] = {}
+    props = input_schema.get("properties") if isinstance(input_schema, Mapping) else None
+    if isinstance(props, Mapping):
+        for key, spec in list(props.items())[:200]:
+            desc = spec.get("description") if isinstance(spec, Mapping) else None
+            pname = "_".join(split_name(str(key))) or str(key).lower()
+            params[pname] = desc[:500].lower() if isinstance(desc, str) else ""
+    param_words = frozenset(w for p in params for w in _PARAM_SPLIT.split(p) if w)
+    return ToolView(
+        name=name,
+        name_words=split_name(name),
+        words=tool_words(name),
+        text=text,
+        text_words=words(text),
+        params=params,
+        param_words=param_words,
+        annotations=annotations if isinstance(annotations, Mapping) else {},
+    )
+
+
+# --- checks: one function per rule id, each yields the values for its message ----------------
+
+Values = dict[str, str]
+Check = Callable[[ToolView], Iterator[Values]]
+_CHECKS: dict[str, Check] = {}
+
+
+def _check(rule_id: str) -> Callable[[Check], Check]:
+    def register(fn: Check) -> Check:
+        _CHECKS[rule_id] = fn
+        return fn
+
+    return register
+
+
+def _first(v: ToolView, lexicon: frozenset[str]) -> str | None:
+    return _verb(v.words[0], lexicon) if v.words else None
+
+
+def _later(v: ToolView, lexicon: frozenset[str], skip: frozenset[str] = frozenset()) -> Iterator[str]:
+    seen: set[str] = set()
+    for w in v.words[1:]:
+        verb = _verb(w, lexicon)
+        if verb and verb not in skip and verb not in seen:
+            seen.add(verb)
+            yield verb
+
+
+@_check("R101")
+def _destructive_verb(v: ToolView) -> Iterator[Values]:
+    if verb := _first(v, DESTRUCTIVE_VERBS):
+        yield {"verb": verb}
+
+
+@_check("R102")
+def _destructive_verb_in_name(v: ToolView) -> Iterator[Values]:
+    for verb in _later(v, DESTRUCTIVE_VERBS):
+        yield {"verb": verb}
+        return
+
+
+@_check("R103")
+def _risky_verb(v: ToolView) -> Iterator[Values]:
+    for i, w in enumerate(v.words):
+        verb = _verb(w, RISKY_VERBS)
+        if verb and (i == 0 or verb not in NOUN_LIKE):
+            yield {"verb": verb}
+            return
+
+
+@_check("R111")
+def _code_execution_name(v: ToolView) -> Iterator[Values]:
+    ws = v.name_words
+    has_exec = any(w in EXEC_VERBS for w in ws)
+    code = [w for w in ws if w in CODE_WORDS]
+    if (has_exec and code) or any(w in ALWAYS_CODE for w in ws):
+        yield {"words": " ".join(w for w in ws if w in EXEC_VERBS or w in CODE_WORDS)}
+
+
+@_check("R112")
+def _execute_verb(v: ToolView) -> Iterator[Values]:
+    for w in v.name_words:
+        if w in ("execute", "exec", "eval", "evaluate"):
+            yield {"verb": w}
+            return
+
+
+@_check("R121")
+def _write_verb(v: ToolView) -> Iterator[Values]:
+    verb = _first(v, WRITE_VERBS)
+    if verb and verb not in NOUN_LIKE:
+        yield {"verb": verb}
+
+
+@_check("R122")
+def _write_verb_in_name(v: ToolView) -> Iterator[Values]:
+    for verb in _later(v, WRITE_VERBS, NOUN_LIKE):
+        yield {"verb": verb}
+        return
+
+
+@_check("R123")
+def _ambiguous_write_verb(v: ToolView) -> Iterator[Values]:
+    verb = _first(v, NOUN_LIKE & WRITE_VERBS)
+    if verb:
+        yield {"verb": verb}
+
+
+@_check("R131")
+def _read_verb(v: ToolView) -> Iterator[Values]:
+    if verb := _first(v, READ_VERBS):
+        yield {"verb": verb}
+
+
+@_check("R132")
+def _read_verb_in_name(v: ToolView) -> Iterator[Values]:
+    for verb in _later(v, READ_VERBS):
+        yield {"verb": verb}
+        return
+
+
+_ALL_VERBS = DESTRUCTIVE_VERBS | RISKY_VERBS | EXEC_VERBS | WRITE_VERBS | READ_VERBS
+
+
+@_check("R141")
+def _no_known_verb(v: ToolView) -> Iterator[Values]:
+    if v.words and not any(_verb(w, _ALL_VERBS) for w in v.name_words):
+        yield {}
+
+
+def _phrase_check(pattern: str, *, start: bool = False, unless: re.Pattern[str] | None = None) -> Check:
+    rx = re.compile(pattern)
+
+    def check(v: ToolView) -> Iterator[Values]:
+        if not v.text:
+            return
+        m = rx.match(v.text.lstrip(" \t\n*#>-_`'\"")) if start else rx.search(v.text)
+        if m and not (unless and unless.search(v.text)):
+            yield {"phrase": " ".join(m.group(0).split())}
+
+    return check
+
+
+_READ_ONLY = re.compile(
+    r"\bread[- ]only\b|\bdoes ?n[o']t (?:modify|change|alter|write|delete|mutate)|\bwithout "
+    r"(?:modifying|changing|making (?:any )?changes|side[- ]effects)|\bno side[- ]effects\b|"
+    r"\bnon[- ]destructive\b|\bsafe to (?:call|run|use)\b|\bread operation\b|\bonly (?:reads|select)"
+)
+_NEGATED = re.compile(r"\b(?:not|never|without|no)\s+(?:\w+\s+)?(?:delet|remov|destroy|overwrit)")
+_CHECKS["R201"] = _phrase_check(
+    r"\bpermanent(?:ly)?\b[^.]{0,40}?\b(?:delet|remov|destroy|eras|purg)\w*|\bcannot be (?:undone|reversed|"
+    r"recovered)|\bcan ?not be (?:undone|reversed|recovered)|\birreversibl\w*|\birrecoverabl\w*|"
+    r"\bnot (?:be )?reversible\b|\bdestructive\b|\b(?:deletes?|destroys?|erases?|purges?|wipes?|"
+    r"truncates?|overwrites?|terminates?|revokes?|uninstalls?)\b|\bdrops? (?:the |a )?(?:table|database|"
+    r"collection|index|schema)\b|\bdata loss\b",
+    unless=_NEGATED,
+)
+_CHECKS["R202"] = _phrase_check(
+    r"\b(?:execut|run|eval)\w* (?:an? |the )?(?:arbitrary|any|raw|custom|given|provided)\b[^.]{0,30}?"
+    r"\b(?:code|commands?|scripts?|sql|python|javascript|js|shell|queries|query|statements?)\b|"
+    r"\b(?:shell|terminal|bash|powershell) commands?\b|\bremote code execution\b|\brce\b|"
+    r"\b(?:execut|run|eval)\w* (?:a |the )?(?:python|javascript|js|bash|shell) (?:code|script|snippet)s?\b|"
+    r"\barbitrary (?:code|commands?|sql|javascript|python)\b"
+)
+_CHECKS["R203"] = _phrase_check(
+    r"\b(?:removes?|cancels?|replaces?|clears?|resets?|discards?|detaches?)\b", unless=_NEGATED
+)
+_CHECKS["R204"] = _phrase_check(
+    r"\b(?:execut|run)\w* (?:an? |the )?(?:sql|cypher|database|db|graphql|kql|promql)?\s?(?:query|queries|"
+    r"statements?|sql)\b",
+    unless=_READ_ONLY,
+)
+_CHECKS["R211"] = _phrase_check(
+    r"(?:creates?|adds?|updates?|sends?|posts?|publish(?:es)?|uploads?|sets?|modif(?:y|ies)|changes?|"
+    r"starts?|schedules?|assigns?|invites?|submits?|triggers?|edits?|inserts?|appends?|enables?|disables?|"
+    r"moves?|renames?|saves?|writes?|applies|apply|deploys?|installs?|approves?|merges?)\b",
+    start=True,
+)
+_CHECKS["R212"] = _phrase_check(
+    r"\bwrite operation\b|\bmodif(?:y|ies) (?:the|an?|existing)\b|\bmakes? changes\b|\bmutat\w+|"
+    r"\bpersist(?:s|ed)?\b"
+)
+_CHECKS["R221"] = _phrase_check(_READ_ONLY.pattern)
+_CHECKS["R222"] = _phrase_check(
+    r"(?:gets?|fetch(?:es)?|lists?|retrieves?|returns?|searche?s?|shows?|reads?|finds?|quer(?:y|ies)|"
+    r"looks? up|describes?|checks?|validates?|counts?|inspects?|views?|displays?|provides?|"
+    r"summari[sz]es?|analy[sz]es?|calculates?|computes?|compares?|explains?|verif(?:y|ies))\b",
+    start=True,
+)
+_CHECKS["R223"] = _phrase_check(r"\breturns? (?:a |the )?(?:list|details|information|summary|count)\b")
+
+_FORCE = frozenset("force overwrite force_delete allow_overwrite replace_existing purge hard_delete".split())
+_CONFIRM = frozenset("confirm confirmation confirmed i_understand are_you_sure acknowledge_risk".split())
+_CODE_PARAMS = frozenset(
+    "command cmd commands script code shell bash python javascript js snippet source_code python_code "
+    "js_code script_content shell_command code_snippet program".split()
+)
+_SQL_PARAMS = frozenset("sql query_sql sql_query statement statements cypher raw_sql sql_statement".split())
+_SQL_WRITE = re.compile(r"\b(?:insert|update|delete|drop|alter|truncate|create|merge|ddl|dml|write)\b")
+_PATH_PARAMS = frozenset("path file filename file_path filepath file_name target_path dest destination".split())
+_CONTENT_PARAMS = frozenset("content contents data text body file_content new_content source".split())
+_OUT_PARAMS = frozenset("filename output output_path output_file save_path save_to out_file outfile".split())
+_DRY = frozenset("dry_run dryrun preview_only validate_only plan_only".split())
+
+
+def _param_check(names: frozenset[str]) -> Check:
+    def check(v: ToolView) -> Iterator[Values]:
+        for p in v.params:
+            if p in names:
+                yield {"param": p}
+                return
+
+    return check
+
+
+_CHECKS["R301"] = _param_check(_FORCE)
+_CHECKS["R302"] = _param_check(_CONFIRM)
+_CHECKS["R303"] = _param_check(_CODE_PARAMS)
+_CHECKS["R307"] = _param_check(_DRY)
+
+
+@_check("R304")
+def _sql_write_parameter(v: ToolView) -> Iterator[Values]:
+    for p, desc in v.params.items():
+        if (p in _SQL_PARAMS or p == "query") and (
+            _SQL_WRITE.search(desc) or (p == "query" and _SQL_WRITE.search(v.text) and "sql" in v.text)
+        ):
+            yield {"param": p}
+            return
+
+
+@_check("R305")
+def _path_with_content(v: ToolView) -> Iterator[Values]:
+    path = next((p for p in v.params if p in _PATH_PARAMS), None)
+    content = next((p for p in v.params if p in _CONTENT_PARAMS), None)
+    if path and content:
+        yield {"path": path, "content": content}
+
+
+@_check("R306")
+def _output_file_parameter(v: ToolView) -> Iterator[Values]:
+    for p in v.params:
+        if p in _OUT_PARAMS and p not in ("output",):
+            yield {"param": p}
+            return
+
+
+@_check("R308")
+def _sql_parameter(v: ToolView) -> Iterator[Values]:
+    for p in v.params:
+        if p in _SQL_PARAMS:
+            yield {"param": p}
+            return
+
+
+def _hint(v: ToolView, key: str) -> bool | None:
+    value = v.annotations.get(key)
+    return value if isinstance(value, bool) else None
+
+
+@_check("R401")
+def _annotation_read_only(v: ToolView) -> Iterator[Values]:
+    if _hint(v, "readOnlyHint") is True:
+        yield {}
+
+
+@_check("R402")
+def _annotation_destructive(v: ToolView) -> Iterator[Values]:
+    if _hint(v, "destructiveHint") is True and _hint(v, "readOnlyHint") is not True:
+        yield {}
+
+
+@_check("R403")
+def _annotation_write(v: ToolView) -> Iterator[Values]:
+    if _hint(v, "readOnlyHint") is False and _hint(v, "destructiveHint") is False:
+        yield {}
+
+
+@_check("R404")
+def _annotation_not_read_only(v: ToolView) -> Iterator[Values]:
+    if _hint(v, "readOnlyHint") is False and _hint(v, "destructiveHint") is None:
+        yield {}
+
+
+ANNOTATION_RULES: Final = frozenset(r.id for r in RULES if r.id.startswith("R4"))
+
+
+def evaluate(v: ToolView, *, annotations: bool = True) -> list[Hit]:
+    """Every rule hit on a prepared tool, in table order."""
+    hits: list[Hit] = []
+    for rule in RULES:
+        if not annotations and rule.id in ANNOTATION_RULES:
+            continue
+        for values in _CHECKS[rule.id](v):
+            hits.append(Hit(rule, rule.render(**values)))
+    return hits

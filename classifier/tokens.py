@@ -1,0 +1,73 @@
+"""Split tool names and descriptions into lower-case words.
+
+Names come in every convention: ``snake_case``, ``camelCase``, ``PascalCase``, ``kebab-case``,
+dotted (``github.delete_repo``), client-prefixed (``mcp__github__delete_repo``,
+``GitHub:create_issue``), with digits and acronyms (``getHTTPStatus`` -> get http status).
+Nothing here may raise on odd text: invisible characters are dropped, emoji are separators,
+other scripts stay words.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+__all__ = ["MAX_TEXT", "clean", "name_segments", "split_name", "tool_words", "words"]
+
+#: Longest description prefix used for features; a 10 MB description costs no more than this.
+MAX_TEXT = 4000
+
+_INVISIBLE = re.compile("[\u00ad\u034f\u061c\u115f\u1160\u17b4\u17b5\u180b-\u180f\u200b-\u200f"
+                        "\u202a-\u202e\u2060-\u206f\u3164\ufe00-\ufe0f\ufeff\uffa0\U000e0000-\U000e0fff]")
+# Separators between the namespace and the tool: "mcp__gh__x", "gh.x", "GitHub:x", "gh/x".
+_SEGMENT = re.compile(r"__|[.:/]")
+_CHUNK = re.compile(r"[^\W_]+")
+_CAMEL = re.compile(r"[A-Z]+(?=[A-Z][a-z])|[A-Z]?[a-z]+|[A-Z]+|\d+|[^\W\d_A-Za-z]+")
+_TEXT_WORD = re.compile(r"[^\W_]+")
+
+
+def clean(text: str) -> str:
+    """Drop invisible and format characters (zero-width, bidi controls, tag characters)."""
+    if text.isascii():
+        return text
+    text = unicodedata.normalize("NFKC", text)
+    text = _INVISIBLE.sub("", text)
+    return "".join(ch for ch in text if unicodedata.category(ch) != "Cf")
+
+
+def _camel(chunk: str) -> list[str]:
+    parts = _CAMEL.findall(chunk)
+    out: list[str] = []
+    for part in parts:
+        # Keep a single letter with its number together: s3, v2, r2, d1.
+        if part.isdigit() and out and len(out[-1]) == 1 and out[-1].isalpha():
+            out[-1] += part
+        else:
+            out.append(part.lower())
+    return out
+
+
+def split_name(name: str) -> list[str]:
+    """All words of a tool name, lower case, in order (namespace words included)."""
+    out: list[str] = []
+    for chunk in _CHUNK.findall(clean(name)):
+        out.extend(_camel(chunk))
+    return out
+
+
+def name_segments(name: str) -> list[list[str]]:
+    """Words of each namespace segment: ``mcp__github__delete_repo`` -> [[mcp], [github], [delete, repo]]."""
+    segments = [split_name(part) for part in _SEGMENT.split(clean(name))]
+    return [s for s in segments if s] or [[]]
+
+
+def tool_words(name: str) -> list[str]:
+    """Words of the tool's own part, after any client or server prefix."""
+    return name_segments(name)[-1]
+
+
+def words(text: str | None, limit: int = MAX_TEXT) -> list[str]:
+    """Words of a description, lower case, from its first ``limit`` characters."""
+    if not text:
+        return []
+    return _TEXT_WORD.findall(clean(text[:limit]).lower())
