@@ -18,7 +18,7 @@ import tree_sitter as ts
 from crawler.extract.common import ExtractedTool, ExtractResult, Skipped, Unresolved
 from crawler.extract.csharp import extract_csharp
 from crawler.extract.go import extract_go
-from crawler.extract.project import MAX_FILE_BYTES, Project, language_of, parser_for
+from crawler.extract.project import MAX_FILE_BYTES, Project, language_of
 from crawler.extract.python import extract_python
 from crawler.extract.typescript import extract_typescript
 
@@ -75,7 +75,7 @@ def extract_file(project: Project, path: Path, result: ExtractResult, src: bytes
     if lang in ("javascript", "typescript", "tsx") and _minified(src):
         result.skipped.append(Skipped(rel, "minified or bundled code"))
         return
-    tree = parser_for(lang).parse(src)
+    tree = project.parse(path, src, lang)
     if tree.root_node.has_error:
         errors = _count_errors(tree.root_node)
         if errors > 50:

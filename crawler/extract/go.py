@@ -329,23 +329,19 @@ def _from_literal(r: _Resolver, rel: str, node: ts.Node) -> ExtractedTool | None
 
 def extract_go(project: Project, path: Path, src: bytes, tree: ts.Tree) -> list[ExtractedTool]:
     project.put(path, tree)
-    key = ("go", path.parent.resolve())
+    key = ("go", project.key(path.parent))
     pkg = project.indexes.get(key)
     if pkg is None:
         pkg = project.indexes[key] = GoPackage(project, path.parent)
     r = _Resolver(pkg, project.skipped)
     rel = project.rel(path)
     tools: list[ExtractedTool] = []
-    stack = [tree.root_node]
-    while stack:
-        node = stack.pop()
-        tool = None
-        if node.type == "call_expression":
-            tool = _from_call(r, rel, node)
-        elif node.type == "composite_literal":
-            tool = _from_literal(r, rel, node)
+    covered = -1  # end byte of the last tool: calls and literals inside it belong to it
+    for node in project.find(tree, "go", ("call_expression", "composite_literal")):
+        if node.start_byte < covered:
+            continue
+        tool = _from_call(r, rel, node) if node.type == "call_expression" else _from_literal(r, rel, node)
         if tool is not None:
             tools.append(tool)
-            continue
-        stack.extend(reversed(node.named_children))
+            covered = node.end_byte
     return tools

@@ -73,14 +73,20 @@ class Project:
     def __init__(self, root: Path) -> None:
         self.root = root.resolve()
         self._modules: dict[Path, Any] = {}
+        self.trees: dict[Path, ts.Tree] = {}
         # Per-language indexes built once per tree (e.g. a Go package's constants by folder).
         self.indexes: dict[Any, Any] = {}
         # Definitions an extractor recognised but could not read (a name built at run time).
         self.skipped: list[Skipped] = []
 
+    @staticmethod
+    def key(path: Path) -> Path:
+        """A cache key: walked paths are already absolute and clean, so resolve() (slow) is rare."""
+        return path if path.is_absolute() and ".." not in path.parts else path.resolve()
+
     def rel(self, path: Path) -> str:
         try:
-            return path.resolve().relative_to(self.root).as_posix()
+            return self.key(path).relative_to(self.root).as_posix()
         except ValueError:
             return path.as_posix()
 
@@ -93,7 +99,7 @@ class Project:
 
     def module(self, path: Path, build: Callable[[Path, bytes, ts.Tree], Any], lang: str) -> Any | None:
         """The module at `path`, parsed once; None when it is missing, outside the root or too big."""
-        key = path.resolve()
+        key = self.key(path)
         if key in self._modules:
             return self._modules[key]
         mod = None
@@ -103,9 +109,31 @@ class Project:
             except OSError:
                 src = b""
             if src and len(src) <= MAX_FILE_BYTES:
-                mod = build(key, src, parser_for(lang).parse(src))
+                tree = self.trees.get(key) or parser_for(lang).parse(src)
+                self.trees[key] = tree
+                mod = build(key, src, tree)
         self._modules[key] = mod
         return mod
 
     def put(self, path: Path, mod: Any) -> None:
-        self._modules[path.resolve()] = mod
+        self._modules[self.key(path)] = mod
+
+    def parse(self, path: Path, src: bytes, lang: str) -> ts.Tree:
+        """The tree of a file, parsed once even when a neighbour's lookup parsed it first."""
+        key = self.key(path)
+        tree = self.trees.get(key)
+        if tree is None:
+            tree = self.trees[key] = parser_for(lang).parse(src)
+        return tree
+
+    def find(self, tree: ts.Tree, lang: str, node_types: tuple[str, ...]) -> list[ts.Node]:
+        """Nodes of the given types in source order, found by tree-sitter's C query engine
+        (walking every node from Python would cost more than parsing)."""
+        key = ("query", lang, node_types)
+        query = self.indexes.get(key)
+        if query is None:
+            pattern = " ".join(f"({t}) @n" for t in node_types)
+            query = self.indexes[key] = ts.Query(ts_language(lang), pattern)
+        nodes = ts.QueryCursor(query).captures(tree.root_node).get("n", [])
+        nodes.sort(key=lambda n: (n.start_byte, -n.end_byte))
+        return nodes

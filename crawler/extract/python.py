@@ -481,9 +481,7 @@ def extract_python(project: Project, path: Path, src: bytes, tree: ts.Tree) -> l
     rel = project.rel(path)
     r = _Resolver(mod)
     tools: list[ExtractedTool] = []
-    stack = [tree.root_node]
-    while stack:
-        node = stack.pop()
+    for node in project.find(tree, "python", ("decorated_definition", "call")):
         if node.type == "decorated_definition":
             fn = node.child_by_field_name("definition")
             for dec in node.named_children:
@@ -499,11 +497,10 @@ def extract_python(project: Project, path: Path, src: bytes, tree: ts.Tree) -> l
                     continue
                 if t is not None:
                     tools.append(t)
-        elif node.type == "call":
+        elif node.parent is None or node.parent.type != "decorator":
             t = _from_call(r, mod, rel, node)
             if t is not None:
                 tools.append(t)
-        stack.extend(reversed(node.named_children))
     return tools
 
 

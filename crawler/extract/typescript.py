@@ -557,22 +557,26 @@ def extract_typescript(project: Project, path: Path, src: bytes, tree: ts.Tree) 
     rel = project.rel(path)
     r = Resolver(mod)
     tools: list[ExtractedTool] = []
-    stack = [tree.root_node]
-    while stack:
-        node = stack.pop()
+    covered = -1  # end byte of the last tool call: its config object belongs to it
+    lang = "typescript" if path.suffix.lower() in (".ts", ".mts", ".cts") else "tsx"
+    lang = "javascript" if path.suffix.lower() in (".js", ".mjs", ".cjs", ".jsx") else lang
+    kinds = ("call_expression", "object", "class_declaration", "class")
+    if lang != "javascript":
+        kinds = (*kinds, "abstract_class_declaration")
+    for node in project.find(tree, lang, kinds):
+        if node.start_byte < covered:
+            continue
         t = node.type
-        tool = None
         if t == "call_expression":
             tool = _from_call(r, mod, rel, node)
+            if tool is not None:
+                covered = node.end_byte
         elif t == "object":
             tool = _from_object(r, mod, rel, node)
-        elif t in ("class_declaration", "class", "abstract_class_declaration"):
+        else:
             tool = _from_class(r, mod, rel, node)
         if tool is not None:
             tools.append(tool)
-            if t == "call_expression":
-                continue  # its config object is part of this tool
-        stack.extend(reversed(node.named_children))
     return tools
 
 
