@@ -84,6 +84,8 @@ MCPCAT_EXTRACTOR = "crawler.extract:extract_server_tools"
 MCPCAT_ERROR_BUDGET = 100
 # Pages a paginated source may have; a cursor that never ends is bad input past this.
 MCPCAT_MAX_PAGES = 5000
+# Page size of paginated sources (0: each spider's own default, the API's maximum).
+MCPCAT_PAGE_SIZE = 0
 # Consecutive pages without a new record before a cursor is called a loop.
 MCPCAT_STALE_PAGES = 3
 # Most errors kept per source for crawl_runs (all are counted).

@@ -138,6 +138,7 @@ class SourceSpider(scrapy.Spider):
         spider.max_pages = s.getint("MCPCAT_MAX_PAGES", 5000)
         spider.stale_pages = s.getint("MCPCAT_STALE_PAGES", 3)
         spider.jobdir = s.get("MCPCAT_JOBDIR") or ".mcpcat/jobs"
+        spider.default_page_size = s.getint("MCPCAT_PAGE_SIZE", 0)
         return spider
 
     def resolve_base_url(self) -> str:
@@ -182,6 +183,11 @@ class SourceSpider(scrapy.Spider):
             from scrapy.utils.defer import deferred_from_coro
 
             deferred_from_coro(engine.close_spider_async(reason=reason))
+
+    def incomplete(self, message: str) -> None:
+        """A page of the source's listing is lost: what was stored stays, the source is failed
+        (so an incremental run does not start after it)."""
+        self.fatal = self.fatal or message
 
     def take(self) -> bool:
         """Whether one more server may be yielded under --limit (and counts it)."""
@@ -231,6 +237,8 @@ class SourceSpider(scrapy.Spider):
         self.fail_record(kind, url, message)
         if request is not None and request.meta.get("fatal"):
             self.stop("fatal", f"{url}: {message}")
+        elif request is not None and request.meta.get("page"):
+            self.incomplete(f"a listing page failed: {url}: {message}")
 
     def json(self, response: Response, *, expect: type = dict) -> Any:
         """The parsed body, or None after counting why not (HTML, bad or truncated JSON, shape)."""

@@ -22,9 +22,9 @@ PAGE_SIZE = 100
 class GlamaSpider(SourceSpider):
     name = "glama"
 
-    def __init__(self, *args: Any, page_size: str | int = PAGE_SIZE, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, page_size: str | int | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.page_size = self.int_arg("page_size", page_size, 1, 100)
+        self.page_size_arg = page_size
         self.api_key = os.environ.get("GLAMA_API_KEY", "")
         self.seen: set[str] = set()
 
@@ -40,6 +40,9 @@ class GlamaSpider(SourceSpider):
 
     async def start(self) -> AsyncIterator[Any]:
         self.guard = PageGuard(self.max_pages, self.stale_pages)
+        self.page_size = self.int_arg(
+            "page_size", self.page_size_arg or self.default_page_size or PAGE_SIZE, 1, 100
+        )
         yield self.request(self.page_url(None), self.parse, fatal=True)
 
     def on_error(self, failure: Any) -> None:
@@ -50,13 +53,14 @@ class GlamaSpider(SourceSpider):
 
     def parse(self, response: Response) -> Iterator[Any]:
         data = self.json(response)
-        if data is None:
-            if response.meta.get("fatal"):
-                self.stop("fatal", f"{response.url}: first page is not a Glama page")
-            return
-        servers = data.get("servers")
-        if not isinstance(servers, list):
+        servers = data.get("servers") if data is not None else None
+        if data is not None and not isinstance(servers, list):
             self.fail_record("bad_shape", response.url, "no 'servers' list in the page")
+        if not isinstance(servers, list):
+            if response.meta.get("fatal"):
+                self.stop("fatal", f"{response.url}: the first page is not a Glama page")
+            else:
+                self.incomplete(f"pagination broken at {response.url}")
             return
         new = 0
         for index, s in enumerate(servers):
@@ -78,8 +82,9 @@ class GlamaSpider(SourceSpider):
         why = self.guard.check(after, new)
         if why:
             self.fail_record("cursor_loop", response.url, why)
+            self.incomplete(f"pagination stopped: {why}")
             return
-        yield self.request(self.page_url(after), self.parse)
+        yield self.request(self.page_url(after), self.parse, meta={"page": True})
 
     def item(self, s: dict[str, Any], sid: str) -> ServerItem:
         repo = s.get("repository") if isinstance(s.get("repository"), dict) else {}

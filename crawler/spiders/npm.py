@@ -56,11 +56,11 @@ class NpmSpider(SourceSpider):
 
     def parse_search(self, response: Response) -> Iterator[Any]:
         data = self.json(response)
-        if data is None:
-            return
-        objects = data.get("objects")
-        if not isinstance(objects, list):
+        objects = data.get("objects") if data is not None else None
+        if data is not None and not isinstance(objects, list):
             self.fail_record("bad_shape", response.url, "no 'objects' list in the search result")
+        if not isinstance(objects, list):
+            self.incomplete(f"search broken at {response.url}")
             return
         for index, obj in enumerate(objects):
             pkg = obj.get("package") if isinstance(obj, dict) else None
@@ -82,7 +82,9 @@ class NpmSpider(SourceSpider):
         if objects and isinstance(total, int) and offset < total and pages < self.max_pages:
             kw = response.meta["keyword"]
             yield self.request(
-                self.search_url(kw, offset), self.parse_search, meta={"keyword": kw, "offset": offset}
+                self.search_url(kw, offset),
+                self.parse_search,
+                meta={"keyword": kw, "offset": offset, "page": True},
             )
 
     def parse_package(self, response: Response) -> Iterator[Any]:

@@ -49,11 +49,11 @@ class OfficialSpider(SourceSpider):
     name = "official"
 
     def __init__(
-        self, *args: Any, updated_since: str | None = None, page_size: str | int = PAGE_SIZE, **kwargs: Any
+        self, *args: Any, updated_since: str | None = None, page_size: str | int | None = None, **kwargs: Any
     ) -> None:
         super().__init__(*args, **kwargs)
         self.updated_since = updated_since or None
-        self.page_size = self.int_arg("page_size", page_size, 1, 100)
+        self.page_size_arg = page_size
         self.seen: set[str] = set()
         self.extra_headers: dict[str, str] = {}
 
@@ -70,6 +70,9 @@ class OfficialSpider(SourceSpider):
             if missing:
                 spider.skip_note = f"{spider.source}: skipped, set {', '.join(missing)} to crawl it"
         spider.guard = PageGuard(spider.max_pages, spider.stale_pages)
+        spider.page_size = spider.int_arg(
+            "page_size", spider.page_size_arg or spider.default_page_size or PAGE_SIZE, 1, 100
+        )
         return spider
 
     def headers(self) -> dict[str, str]:
@@ -97,13 +100,14 @@ class OfficialSpider(SourceSpider):
 
     def parse(self, response: Response) -> Iterator[Any]:
         data = self.json(response)
-        if data is None:
-            if response.meta.get("fatal"):
-                self.stop("fatal", f"{response.url}: first page is not a registry page")
-            return
-        entries = data.get("servers")
-        if not isinstance(entries, list):
+        entries = data.get("servers") if data is not None else None
+        if data is not None and not isinstance(entries, list):
             self.fail_record("bad_shape", response.url, "no 'servers' list in the page")
+        if not isinstance(entries, list):
+            if response.meta.get("fatal"):
+                self.stop("fatal", f"{response.url}: the first page is not a registry page")
+            else:
+                self.incomplete(f"pagination broken at {response.url}")
             return
         new = 0
         for index, entry in enumerate(entries):
@@ -128,8 +132,9 @@ class OfficialSpider(SourceSpider):
         why = self.guard.check(cursor, new)
         if why:
             self.fail_record("cursor_loop", response.url, why)
+            self.incomplete(f"pagination stopped: {why}")
             return
-        yield self.request(self.page_url(cursor), self.parse, dont_filter=True)
+        yield self.request(self.page_url(cursor), self.parse, dont_filter=True, meta={"page": True})
 
     def server_item(self, entry: Any, where: str) -> ServerItem | None:
         if not isinstance(entry, dict) or not isinstance(entry.get("server"), dict):

@@ -22,9 +22,9 @@ PAGE_SIZE = 50
 class SmitherySpider(SourceSpider):
     name = "smithery"
 
-    def __init__(self, *args: Any, page_size: str | int = PAGE_SIZE, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, page_size: str | int | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.page_size = self.int_arg("page_size", page_size, 1, 100)
+        self.page_size_arg = page_size
         self.api_key = os.environ.get("SMITHERY_API_KEY", "")
         self.queued: set[str] = set()
 
@@ -35,6 +35,9 @@ class SmitherySpider(SourceSpider):
         return f"{self.base_url}/servers?{urlencode({'page': page, 'pageSize': self.page_size})}"
 
     async def start(self) -> AsyncIterator[Any]:
+        self.page_size = self.int_arg(
+            "page_size", self.page_size_arg or self.default_page_size or PAGE_SIZE, 1, 100
+        )
         if not self.api_key:
             self.skip_note = "smithery: skipped, set SMITHERY_API_KEY to crawl it"
             self.logger.warning(self.skip_note)
@@ -43,13 +46,14 @@ class SmitherySpider(SourceSpider):
 
     def parse(self, response: Response) -> Iterator[Any]:
         data = self.json(response)
-        if data is None:
-            if response.meta.get("fatal"):
-                self.stop("fatal", f"{response.url}: first page is not a Smithery page")
-            return
-        servers = data.get("servers")
-        if not isinstance(servers, list):
+        servers = data.get("servers") if data is not None else None
+        if data is not None and not isinstance(servers, list):
             self.fail_record("bad_shape", response.url, "no 'servers' list in the page")
+        if not isinstance(servers, list):
+            if response.meta.get("fatal"):
+                self.stop("fatal", f"{response.url}: the first page is not a Smithery page")
+            else:
+                self.incomplete(f"pagination broken at {response.url}")
             return
         for index, entry in enumerate(servers):
             name = entry.get("qualifiedName") if isinstance(entry, dict) else None

@@ -96,11 +96,12 @@ def test_listings_of_one_server_from_several_sources_merge(crawl_all: tuple[Path
         "awesome",
     }
     # npm's repository.directory is the sub-folder
-    assert _listing_sources(workdir, "github.com/modelcontextprotocol/servers/src/filesystem") == {"npm", "awesome"}
+    filesystem = "github.com/modelcontextprotocol/servers/src/filesystem"
+    assert _listing_sources(workdir, filesystem) == {"npm", "awesome"}
 
 
 def test_unsafe_repository_urls_are_never_stored(crawl_all: tuple[Path, CrawlRun]) -> None:
-    workdir, run = crawl_all
+    workdir, _ = crawl_all
     stored = [
         r[0]
         for r in catalog_rows(workdir, "select repository_url from servers where repository_url is not null")
@@ -120,8 +121,8 @@ def test_listed_tools_keep_annotations_and_origin(crawl_all: tuple[Path, CrawlRu
     workdir, _ = crawl_all
     rows = catalog_rows(
         workdir,
-        "select t.name, t.annotations, t.origin, t.input_schema from tools t join servers s on s.id = t.server_id "
-        "where s.key = 'github.com/kim/db-tools' order by t.name",
+        "select t.name, t.annotations, t.origin, t.input_schema from tools t "
+        "join servers s on s.id = t.server_id where s.key = 'github.com/kim/db-tools' order by t.name",
     )
     by_name = {r[0]: r for r in rows}
     assert set(by_name) == {"execute_sql", "list_tables"}

@@ -12,7 +12,7 @@ from typing import Any
 
 from tests.mirror.server import DEFAULT_KEYS, Mirror
 
-__all__ = ["FAST", "CrawlRun", "run_crawl_cli", "catalog_rows"]
+__all__ = ["FAST", "CrawlRun", "catalog_rows", "run_crawl_cli"]
 
 # No politeness delays on loopback; short backoff so retry tests stay quick.
 FAST = {
@@ -53,16 +53,26 @@ def run_crawl_cli(
     cmd = [str(MCPCAT), "crawl", "--json", "--db", f"sqlite:///{workdir / 'catalog.db'}"]
     for s in sources:
         cmd += ["--source", s, "--base-url", f"{s}={mirror.base(s)}"]
-    merged = {**FAST, "MCPCAT_JOBDIR": str(workdir / "jobs"), "HTTPCACHE_DIR": str(workdir / "cache"),
-              **(settings or {})}
+    merged = {
+        **FAST,
+        "MCPCAT_JOBDIR": str(workdir / "jobs"),
+        "HTTPCACHE_DIR": str(workdir / "cache"),
+        **(settings or {}),
+    }
     for k, v in merged.items():
         cmd += ["--setting", f"{k}={v}"]
     cmd += list(args)
-    full_env = {k: v for k, v in os.environ.items() if not k.startswith(("MCPCAT_", "SMITHERY_", "GLAMA_",
-                                                                        "PULSEMCP_"))}
+    full_env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("MCPCAT_", "SMITHERY_", "GLAMA_", "PULSEMCP_"))
+    }
     if keys:
-        full_env |= {"SMITHERY_API_KEY": DEFAULT_KEYS["smithery"], "GLAMA_API_KEY": DEFAULT_KEYS["glama"],
-                     "PULSEMCP_API_KEY": DEFAULT_KEYS["pulsemcp"]}
+        full_env |= {
+            "SMITHERY_API_KEY": DEFAULT_KEYS["smithery"],
+            "GLAMA_API_KEY": DEFAULT_KEYS["glama"],
+            "PULSEMCP_API_KEY": DEFAULT_KEYS["pulsemcp"],
+        }
     full_env |= env or {}
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=full_env, cwd=workdir)
     return CrawlRun(proc.returncode, proc.stdout, proc.stderr)

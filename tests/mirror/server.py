@@ -77,6 +77,8 @@ class SourceData:
         return self._cache[key]
 
     def official(self, source: str) -> list[dict[str, Any]]:
+        if source.startswith("reg-"):
+            source = "official"
         if source == "official" and self._official is not None:
             return self._official
         key = f"sorted:{source}"
@@ -98,6 +100,11 @@ def _meta(e: dict[str, Any]) -> dict[str, Any]:
         if isinstance(meta.get(k), dict):
             return meta[k]  # type: ignore[no-any-return]
     return {}
+
+
+class _QuietServer(ThreadingHTTPServer):
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        pass  # a client hanging up mid-body (size caps, timeouts) is what the faults are for
 
 
 class Mirror:
@@ -141,7 +148,7 @@ class Mirror:
             def log_message(self, *args: Any) -> None:
                 pass
 
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", self._port), Handler)
+        self.httpd = _QuietServer(("127.0.0.1", self._port), Handler)
         self.httpd.daemon_threads = True
         threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
         return self
@@ -186,12 +193,15 @@ class Mirror:
         if fault is not None and fault.kind == "slow":
             time.sleep(fault.delay)
         reply = self.check_auth(source, headers)
+        if reply is None and fault is not None and fault.kind in ("truncated", "huge"):
+            self.raw_fault(fault, h)
+            return
         if reply is None and fault is not None:
-            reply = self.faulty(fault, h)
-            if reply is None:
-                return
+            reply = self.faulty(fault)
         if reply is None:
             route = self.routes.get(source)
+            if route is None and source.startswith("reg-"):  # more registries on the official data
+                route = self.registry(source)
             try:
                 reply = route(rest, query, headers) if route else Reply(404, b'{"error":"no such source"}')
                 if fault is not None and fault.kind.startswith("cursor_"):
@@ -214,7 +224,7 @@ class Mirror:
             {"error": {"code": "unauthorized", "message": "This endpoint requires an API key."}}, 401
         )
 
-    def faulty(self, f: Fault, h: BaseHTTPRequestHandler) -> Reply | None:
+    def faulty(self, f: Fault) -> Reply | None:
         if f.kind == "status":
             headers = {"Retry-After": f"{f.retry_after:g}"} if f.retry_after is not None else {}
             return Reply(f.status, b'{"title":"Too Many Requests","status":%d}' % f.status, headers=headers)
@@ -222,6 +232,10 @@ class Mirror:
             return Reply(200, b'{"servers": [{"server": {"name": "io.github.x/y", "desc')
         if f.kind == "html":
             return Reply(200, b"<!DOCTYPE html><html><body>Just a moment...</body></html>", "text/html")
+        return None  # slow and cursor_* faults change the normal reply
+
+    def raw_fault(self, f: Fault, h: BaseHTTPRequestHandler) -> None:
+        """Replies that break HTTP itself: a body shorter than its Content-Length, a 50 MB body."""
         if f.kind == "truncated":
             body = b'{"servers": [], "metadata": {"count": 0}}'
             h.send_response(200)
@@ -231,7 +245,7 @@ class Mirror:
             h.wfile.write(body)
             h.wfile.flush()
             h.close_connection = True
-            return None
+            return
         if f.kind == "huge":
             size = 50 * 1024 * 1024
             h.send_response(200)
@@ -246,8 +260,6 @@ class Mirror:
             except OSError:
                 pass  # the client hung up at its size cap, as it should
             h.close_connection = True
-            return None
-        return None  # slow and cursor_* faults change the normal reply
 
     def loop_cursor(self, f: Fault, reply: Reply, query: dict[str, str]) -> Reply:
         data = json.loads(reply.body)
