@@ -120,6 +120,7 @@ class Mirror:
         self.keys = dict(DEFAULT_KEYS if keys is None else keys)
         self.faults: list[Fault] = []
         self.hits: Counter[str] = Counter()
+        self.requests: list[str] = []
         self.lock = threading.Lock()
         self._port = port
         self.httpd: ThreadingHTTPServer | None = None
@@ -176,6 +177,7 @@ class Mirror:
         with self.lock:
             self.faults.clear()
             self.hits.clear()
+            self.requests.clear()
 
     # --- dispatch -----------------------------------------------------------------------------
     def handle(self, h: BaseHTTPRequestHandler) -> None:
@@ -187,6 +189,7 @@ class Mirror:
         headers = {k.lower(): v for k, v in h.headers.items()}
         with self.lock:
             self.hits[source] += 1
+            self.requests.append(h.path)
             fault = next((f for f in self.faults if f.matches(h.path)), None)
             if fault is not None:
                 fault.hits += 1

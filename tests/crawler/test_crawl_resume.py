@@ -1,0 +1,107 @@
+"""Incremental runs (updated_since), and a crawl killed with SIGKILL: consistent, then resumed."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
+
+from tests.mirror import FIXTURES, Mirror
+from tests.mirror.harness import FAST, catalog_rows, run_crawl_cli
+from tests.mirror.synthetic import official_entries
+
+
+def _queries(mirror: Mirror) -> list[dict[str, str]]:
+    return [{k: v[-1] for k, v in parse_qs(urlsplit(p).query).items()} for p in mirror.requests]
+
+
+def test_second_run_asks_only_for_what_changed(tmp_path: Path) -> None:
+    entries = official_entries(30)
+    mirror = Mirror(FIXTURES, official=entries).start()
+    try:
+        first = run_crawl_cli(mirror, tmp_path, "official", settings={"MCPCAT_PAGE_SIZE": "10"})
+        assert first.code == 0 and first.source("official")["servers"] == 30
+        assert all("updated_since" not in q for q in _queries(mirror))
+        mirror.clear()
+        second = run_crawl_cli(mirror, tmp_path, "official", settings={"MCPCAT_PAGE_SIZE": "10"})
+        assert second.code == 0 and second.source("official")["servers"] == 0
+        since = _queries(mirror)[0]["updated_since"]
+        started = catalog_rows(tmp_path, "select started_at from crawl_runs order by id limit 1")[0][0]
+        assert since.replace("T", " ").rstrip("Z") == str(started)[:19]
+        # a server published after the last run shows up in the next one, with deleted ones
+        new = official_entries(31, updated="2099-01-01T00:00:00Z")[-1]
+        new["server"]["name"] = "io.github.zz/new-server"
+        entries.append(new)
+        mirror.clear()
+        third = run_crawl_cli(mirror, tmp_path, "official")
+        assert third.code == 0 and third.source("official")["servers"] == 1
+        mirror.clear()
+        full = run_crawl_cli(mirror, tmp_path, "official", args=("--full",))
+        assert full.source("official")["servers"] == 31
+        assert all("updated_since" not in q for q in _queries(mirror))
+    finally:
+        mirror.stop()
+
+
+def test_sigkill_leaves_whole_servers_and_the_next_run_resumes(tmp_path: Path) -> None:
+    entries = official_entries(60)
+    mirror = Mirror(FIXTURES, official=entries).start()
+    mirror.fault("slow", path="cursor=", delay=0.3)
+    checkpoint = tmp_path / "jobs" / "official.checkpoint.json"
+    cmd = [
+        str(Path(sys.executable).with_name("mcpcat")),
+        "crawl",
+        "--json",
+        "--source",
+        "official",
+        "--base-url",
+        f"official={mirror.base('official')}",
+        "--db",
+        f"sqlite:///{tmp_path / 'catalog.db'}",
+    ]
+    settings = {
+        **FAST,
+        "MCPCAT_PAGE_SIZE": "5",
+        "MCPCAT_STORE_BATCH": "5",
+        "MCPCAT_JOBDIR": str(tmp_path / "jobs"),
+        "HTTPCACHE_DIR": str(tmp_path / "cache"),
+    }
+    for k, v in settings.items():
+        cmd += ["--setting", f"{k}={v}"]
+    try:
+        proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=tmp_path)
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            if (
+                checkpoint.exists()
+                and json.loads(checkpoint.read_text())["cursor"] > entries[20]["server"]["name"]
+            ):
+                break
+            time.sleep(0.05)
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait()
+        # consistent: every stored server is whole (its listing and package rows came with it)
+        servers = catalog_rows(tmp_path, "select count(*) from servers")[0][0]
+        assert 20 <= servers < 60
+        assert catalog_rows(tmp_path, "select count(*) from listings") == [(servers,)]
+        assert catalog_rows(tmp_path, "select count(distinct key) from servers") == [(servers,)]
+        point = json.loads(checkpoint.read_text())["cursor"]
+        stored = {r[0] for r in catalog_rows(tmp_path, "select source_id from listings")}
+        assert {e["server"]["name"] for e in entries if e["server"]["name"] <= point.split(":")[0]} <= stored
+
+        mirror.clear()
+        run = run_crawl_cli(
+            mirror, tmp_path, "official", settings={"MCPCAT_PAGE_SIZE": "5", "MCPCAT_STORE_BATCH": "5"}
+        )
+        assert run.code == 0 and run.source("official")["status"] == "complete"
+        assert parse_qs(urlsplit(mirror.requests[0]).query)["cursor"] == [point]  # resumed, not restarted
+        assert catalog_rows(tmp_path, "select count(*), count(distinct key) from servers") == [(60, 60)]
+        assert catalog_rows(tmp_path, "select count(*) from listings") == [(60,)]
+        assert not checkpoint.exists()  # a finished source starts from the top next time
+    finally:
+        mirror.stop()
