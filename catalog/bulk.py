@@ -17,7 +17,13 @@ from sqlalchemy import JSON, Connection, Table
 
 from catalog.models import UTCDateTime
 
-__all__ = ["bulk_insert"]
+__all__ = ["RawJSON", "bulk_insert"]
+
+
+class RawJSON(str):
+    """JSON text that is already serialised: stored as it is, not dumped again."""
+
+    __slots__ = ()
 
 
 def _sqlite_time(value: datetime) -> str:
@@ -45,12 +51,27 @@ def bulk_insert(
     if ignore_conflicts:
         sql += " ON CONFLICT DO NOTHING"
     time_of = _pg_time if postgres else _sqlite_time
+    times: dict[datetime, Any] = {}  # a batch shares a handful of timestamps: convert each once
+
+    def as_json(value: Any) -> Any:
+        if value is None or isinstance(value, RawJSON):
+            return value
+        return json.dumps(value)  # ASCII escapes: a lone surrogate cannot break the insert
+
+    def as_time(value: datetime | None) -> Any:
+        if value is None:
+            return None
+        held = times.get(value)
+        if held is None:
+            held = times[value] = time_of(value)
+        return held
+
     converters: list[Any] = []
     for column in columns:
         if isinstance(column.type, JSON):
-            converters.append(lambda v: None if v is None else json.dumps(v, ensure_ascii=False))
+            converters.append(as_json)
         elif isinstance(column.type, UTCDateTime):
-            converters.append(lambda v: None if v is None else time_of(v))
+            converters.append(as_time)
         else:
             converters.append(None)
     names = [c.name for c in columns]

@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass, field
+from json.encoder import encode_basestring_ascii  # type: ignore[attr-defined]  # json.dumps of a str
 from typing import Any
 
 from catalog.errors import InvalidRecord
@@ -22,13 +23,25 @@ __all__ = [
     "ServerRecord",
     "ToolRecord",
     "canonical_json",
+    "clean_text",
     "definition_hash",
+    "hash_of_parts",
 ]
 
 
 def canonical_json(value: Any) -> str:
-    """JSON with sorted keys and no insignificant whitespace: equal data, equal text."""
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    """JSON with sorted keys, no insignificant whitespace and ASCII escapes: equal data, equal
+    text, and always encodable (a lone surrogate from a crawled page stays an escape)."""
+    return json.dumps(value, sort_keys=True, separators=(",", ":"))
+
+
+def clean_text(value: str) -> str:
+    """Text that UTF-8 can encode: lone surrogates (valid in JSON escapes) become '?'."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return value.encode("utf-8", "replace").decode("utf-8")
+    return value
 
 
 def definition_hash(
@@ -37,14 +50,21 @@ def definition_hash(
     input_schema: dict[str, Any] | None,
     annotations: dict[str, Any] | None,
 ) -> str:
-    """SHA-256 over the canonical JSON of the parts of a tool that an agent sees (DESIGN.md)."""
-    payload = {
-        "name": name,
-        "description": description or "",
-        "input_schema": input_schema or {},
-        "annotations": annotations or {},
-    }
-    return hashlib.sha256(canonical_json(payload).encode("utf-8")).hexdigest()
+    """SHA-256 over the canonical JSON of the parts of a tool that an agent sees (DESIGN.md):
+    {"annotations": ..., "description": ..., "input_schema": ..., "name": ...}."""
+    return hash_of_parts(
+        name, description, canonical_json(input_schema or {}), canonical_json(annotations or {})
+    )
+
+
+def hash_of_parts(name: str, description: str | None, schema_json: str, annotations_json: str) -> str:
+    """`definition_hash` from already canonical schema and annotations text (the store's bulk
+    path serialises each schema once and reuses the text)."""
+    text = (
+        f'{{"annotations":{annotations_json},"description":{encode_basestring_ascii(description or "")},'
+        f'"input_schema":{schema_json},"name":{encode_basestring_ascii(name)}}}'
+    )
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
 def _str(data: dict[str, Any], key: str, *, required: bool = False) -> str | None:
@@ -57,7 +77,7 @@ def _str(data: dict[str, Any], key: str, *, required: bool = False) -> str | Non
         raise InvalidRecord(f"field {key!r} must be a string, not {type(value).__name__}")
     if required and not value.strip():
         raise InvalidRecord(f"field {key!r} is empty")
-    return value
+    return clean_text(value)
 
 
 def _obj(data: dict[str, Any], key: str) -> dict[str, Any] | None:
@@ -94,6 +114,11 @@ class ToolRecord:
     classification: dict[str, Any] | None = None
     # A person's override carried in by an import line: {"label": ..., "reason": ...}.
     override: dict[str, Any] | None = None
+
+    def __post_init__(self) -> None:
+        self.name = clean_text(self.name)
+        self.title = None if self.title is None else clean_text(self.title)
+        self.description = None if self.description is None else clean_text(self.description)
 
     @property
     def definition_hash(self) -> str:
@@ -198,6 +223,12 @@ class ServerRecord:
     remotes: list[RemoteRecord] = field(default_factory=list)
     tools: list[ToolRecord] = field(default_factory=list)
     tools_complete: bool = False
+
+    def __post_init__(self) -> None:
+        for name in ("key", "name", "title", "description", "repository_url", "homepage", "language"):
+            value = getattr(self, name)
+            if value is not None:
+                setattr(self, name, clean_text(value))
 
     @classmethod
     def from_dict(cls, data: Any) -> ServerRecord:

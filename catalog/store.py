@@ -17,10 +17,10 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from catalog import models as m
 from catalog import queries
-from catalog.bulk import bulk_insert
+from catalog.bulk import RawJSON, bulk_insert
 from catalog.database import DEFAULT_URL, connect, migrate
 from catalog.errors import InvalidRecord, NotFound
-from catalog.records import ServerRecord, ToolRecord
+from catalog.records import ServerRecord, ToolRecord, canonical_json, hash_of_parts
 
 __all__ = ["LABELS", "Catalog", "UpsertStats", "utcnow"]
 
@@ -430,6 +430,22 @@ def _tool_values(tool: ToolRecord) -> dict[str, Any]:
     return {f: getattr(tool, f) for f in TOOL_FIELDS}
 
 
+def _bulk_values(tool: ToolRecord) -> tuple[str, dict[str, Any]]:
+    """(definition hash, column values) with schema and annotations serialised once, for
+    the hash and for both rows (tools and tool_versions) that store them."""
+    schema = None if tool.input_schema is None else RawJSON(canonical_json(tool.input_schema))
+    notes = None if tool.annotations is None else RawJSON(canonical_json(tool.annotations))
+    digest = hash_of_parts(tool.name, tool.description, schema or "{}", notes or "{}")
+    values = {
+        "title": tool.title,
+        "description": tool.description,
+        "input_schema": schema,
+        "output_schema": tool.output_schema,
+        "annotations": notes,
+    }
+    return digest, values
+
+
 def _upsert_tools(
     conn: Connection, records: list[ServerRecord], ids: dict[str, int], now: datetime, stats: UpsertStats
 ) -> None:
@@ -453,7 +469,6 @@ def _upsert_tools(
         )
     }
     new_tools: list[dict[str, Any]] = []
-    new_hashes: list[str] = []
     seen_ids: list[int] = []
     refreshed: list[dict[str, Any]] = []  # same definition, other title/output schema/origin or back again
     changed: list[dict[str, Any]] = []
@@ -468,7 +483,7 @@ def _upsert_tools(
                 overrides.append((record.key, tool.name, tool.override))
             key = (sid, tool.name)
             present.add(key)
-            digest = tool.definition_hash
+            digest, values = _bulk_values(tool)
             if tool.classification is not None:
                 carried.append((digest, tool.classification))
             row = stored.get(key)
@@ -477,7 +492,7 @@ def _upsert_tools(
                     {
                         "server_id": sid,
                         "name": tool.name,
-                        **_tool_values(tool),
+                        **values,
                         "origin": tool.origin,
                         "definition_hash": digest,
                         "first_seen": now,
@@ -485,7 +500,6 @@ def _upsert_tools(
                         "removed_at": None,
                     }
                 )
-                new_hashes.append(digest)
             elif row.definition_hash == digest:
                 seen_ids.append(row.id)
                 origin = tool.origin if tool.origin is not None else row.origin
