@@ -17,6 +17,7 @@ from typer.core import TyperGroup
 from catalog.commands import catalog_cmds
 from catalog.commands import crawl_cmds
 from catalog.commands import extract_cmds
+from catalog.commands import introspect_cmds
 from catalog.errors import CatalogError
 from classifier.errors import ClassifierError
 from crawler.errors import CrawlerError
@@ -87,6 +88,7 @@ def _root(
 catalog_cmds.register(app)
 crawl_cmds.register(app)
 extract_cmds.register(app)
+introspect_cmds.register(app)
 
 
 def main() -> None:
