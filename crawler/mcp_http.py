@@ -18,7 +18,7 @@ import socket
 import time
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 from urllib.parse import urljoin, urlsplit
 
 import httpx
@@ -70,7 +70,7 @@ def iter_sse(chunks: Iterator[bytes]) -> Iterator[SseEvent]:
     """Server-sent events from raw chunks (WHATWG rules: CRLF/LF/CR lines, `:` comments,
     multi-line `data`, a blank line dispatches; an event with no `event:` is "message")."""
     buf = b""
-    event, data = "", []
+    event, data = "", list[str]()
     for chunk in chunks:
         buf += chunk
         while True:
@@ -330,7 +330,7 @@ class SseStream:
             if event.event == "message":
                 message = _loads(event.data)
                 if _answers(message, want):
-                    return message  # type: ignore[return-value]
+                    return cast(dict[str, Any], message)
 
     def close(self) -> None:
         self.response.close()
