@@ -108,7 +108,11 @@ class NormalisePipeline(_Stage):
                 key = canonical_repo(repo, item.repository_subfolder)
                 home = repo_home(repo)
             except UnsafeURL as e:
-                _fail(self.crawler, "unsafe_url", where, str(e))
+                if safe_http_url(repo) is not None:  # a website, not a repository: keep it as such
+                    item.homepage = item.homepage or repo
+                    _count(self.crawler, "not_a_repository")
+                else:
+                    _fail(self.crawler, "unsafe_url", where, str(e))
         if key is None:
             key = server_key(
                 registry_name=item.registry_name, packages=[(p.registry_type, p.identifier) for p in packages]

@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
+from urllib.parse import urlsplit
 
 from scrapy.http import Response
 
@@ -45,6 +46,15 @@ def split_awesome_rest(rest: str) -> tuple[list[str], str]:
         cut = w.start() if w else len(rest)
         head, desc = rest[:cut], rest[cut:]
     return [t for t in re.split(r"[\s/]+", head) if t], desc.strip()
+
+
+def web_key(url: str) -> str | None:
+    """``web:host/path`` for an entry whose link is a product site rather than a repository."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        return None
+    host = parts.hostname.lower().removeprefix("www.")
+    return f"web:{host}{parts.path.rstrip('/').lower()}"
 
 
 def parse_awesome_line(line: str) -> dict[str, Any] | None:
@@ -117,5 +127,6 @@ class AwesomeSpider(SourceSpider):
                 repository_url=url,
                 language=entry.get("language"),
                 listing_url=f"https://github.com/{repo}#readme",
+                fallback_key=web_key(url),
                 raw={**entry, "list": repo, "section": section, "line": lineno},
             )
