@@ -165,8 +165,8 @@ def _now() -> str:
 def write_jsonl(catalog: Catalog, out: IO[str], *, server_key: str | None = None) -> int:
     """One server per line, streamed; returns the number of servers written."""
     count = 0
-    for server in catalog.iter_servers(server_key=server_key):
-        out.write(json.dumps(server, ensure_ascii=False, separators=(",", ":")))
+    for line in catalog.iter_server_lines(server_key=server_key):
+        out.write(line)
         out.write("\n")
         count += 1
     return count
@@ -186,9 +186,9 @@ def write_json(catalog: Catalog, out: IO[str], *, server_key: str | None = None)
     text = json.dumps(head, ensure_ascii=False, indent=2)
     out.write(text[:-2] + ',\n  "servers": [')
     count = 0
-    for server in catalog.iter_servers(server_key=server_key):
+    for line in catalog.iter_server_lines(server_key=server_key):
         out.write(",\n    " if count else "\n    ")
-        out.write(json.dumps(server, ensure_ascii=False, separators=(",", ":")))
+        out.write(line)
         count += 1
     out.write("\n  ]\n}\n" if count else "]\n}\n")
     return count

@@ -7,11 +7,14 @@ classifier version when stored, else the newest stored; a person's override wins
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator, Sequence
 from datetime import datetime
+from json.encoder import encode_basestring_ascii  # type: ignore[attr-defined]
+from types import SimpleNamespace
 from typing import Any
 
-from sqlalchemy import Engine, func, select
+from sqlalchemy import JSON, Engine, String, Text, cast, func, select, type_coerce
 
 from catalog import models as m
 from catalog.errors import NotFound
@@ -19,6 +22,7 @@ from catalog.errors import NotFound
 __all__ = [
     "MCP_ANNOTATIONS",
     "find_tools",
+    "iter_server_lines",
     "iter_servers",
     "server_detail",
     "stats",
@@ -33,17 +37,29 @@ MCP_ANNOTATIONS: dict[str, dict[str, bool]] = {
 BATCH = 500
 
 
-def _iso(value: datetime | None) -> str | None:
-    return value.isoformat().replace("+00:00", "Z") if value is not None else None
-
-
-def _classifications(engine: Engine, hashes: Sequence[str], version: str | None) -> dict[str, Any]:
+def _classifications(
+    engine: Engine, hashes: Sequence[str], version: str | None, *, raw: bool = False
+) -> dict[str, Any]:
+    """For each hash, the classification of `version` if stored, else the newest stored
+    (`raw`: rationale and flags as the JSON text the database holds)."""
     table = m.Classification.__table__
+    rationale, flags = (
+        (_raw(table.c.rationale), _raw(table.c.flags)) if raw else (table.c.rationale, table.c.flags)
+    )
+    columns = [
+        table.c.id,
+        table.c.definition_hash,
+        table.c.classifier_version,
+        table.c.label,
+        table.c.confidence,
+        rationale,
+        flags,
+    ]
     best: dict[str, Any] = {}
     with engine.connect() as conn:
         for start in range(0, len(hashes), 5000):
             chunk = hashes[start : start + 5000]
-            for row in conn.execute(select(table).where(table.c.definition_hash.in_(chunk))):
+            for row in conn.execute(select(*columns).where(table.c.definition_hash.in_(chunk))):
                 held = best.get(row.definition_hash)
                 if held is None or _better(row, held, version):
                     best[row.definition_hash] = row
@@ -53,7 +69,7 @@ def _classifications(engine: Engine, hashes: Sequence[str], version: str | None)
 def _better(row: Any, held: Any, version: str | None) -> bool:
     if (row.classifier_version == version) != (held.classifier_version == version):
         return bool(row.classifier_version == version)
-    return bool((row.created_at, row.id) > (held.created_at, held.id))
+    return bool(row.id > held.id)  # ids grow with time: the newer one
 
 
 def _classification_dict(row: Any, override: Any) -> dict[str, Any] | None:
@@ -85,8 +101,69 @@ def _classification_dict(row: Any, override: Any) -> dict[str, Any] | None:
     }
 
 
-def _servers_by_ids(engine: Engine, servers: list[Any], version: str | None) -> list[dict[str, Any]]:
-    """Build export dicts for a batch of server rows, in the order given."""
+def _time_text(value: Any) -> str:
+    """A stored time as ISO 8601 UTC text: SQLite hands back its stored text, PostgreSQL a datetime."""
+    if value is None:
+        return "null"
+    if isinstance(value, str):  # SQLAlchemy's SQLite format: 'YYYY-MM-DD HH:MM:SS.ffffff'
+        return f'"{value[:10]}T{value[11:26]}Z"'
+    return f'"{value.strftime("%Y-%m-%dT%H:%M:%S.%f")}Z"'
+
+
+def _iso(value: datetime | None) -> str | None:
+    return None if value is None else value.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def _raw(column: Any) -> Any:
+    """Select a JSON or time column as the database holds it: no decoding on the export path."""
+    if isinstance(column.type, JSON):
+        return cast(column, Text).label(column.name)
+    return type_coerce(column, String).label(column.name)
+
+
+def _json_text(value: Any) -> str:
+    """JSON text selected raw (a str) or already decoded by the driver (PostgreSQL's json)."""
+    if value is None:
+        return "null"
+    return value if isinstance(value, str) else json.dumps(value)
+
+
+_s = encode_basestring_ascii
+
+
+def _n(value: str | None) -> str:
+    return "null" if value is None else _s(value)
+
+
+_ANNOTATIONS_TEXT = {label: json.dumps(hints) for label, hints in MCP_ANNOTATIONS.items()}
+
+
+def _classification_text(row: Any, override: Any) -> str:
+    """`_classification_dict` as JSON text, from a row whose rationale and flags are raw text."""
+    if row is None and override is None:
+        return "null"
+    if override is not None:
+        decoded = None
+        if row is not None:
+            fields = row._asdict()
+            fields["rationale"] = json.loads(_json_text(row.rationale))
+            fields["flags"] = json.loads(_json_text(row.flags))
+            decoded = SimpleNamespace(**fields)
+        return json.dumps(_classification_dict(decoded, override))
+    label = row.label if row.label in _ANNOTATIONS_TEXT else "Destructive"
+    return (
+        f'{{"label":{_s(row.label)},"confidence":{round(float(row.confidence), 4)!r},'
+        f'"rationale":{_json_text(row.rationale)},"flags":{_json_text(row.flags)},'
+        f'"classifier_version":{_n(row.classifier_version)},"source":"classifier",'
+        f'"mcp_annotations":{_ANNOTATIONS_TEXT[label]}}}'
+    )
+
+
+def _server_lines(engine: Engine, servers: list[Any], version: str | None) -> list[str]:
+    """One export line (JSON text) per server row, in the order given.
+
+    The big columns (schemas, raw records, times) go from the database into the line as
+    text, never decoded and encoded again: that is what keeps a million-tool export fast."""
     ids = [s.id for s in servers]
     listings, packages, remotes, tools = (
         m.Listing.__table__,
@@ -95,140 +172,138 @@ def _servers_by_ids(engine: Engine, servers: list[Any], version: str | None) -> 
         m.Tool.__table__,
     )
     overrides = m.Override.__table__
-    by_server: dict[int, dict[str, list[Any]]] = {
-        i: {"listings": [], "packages": [], "remotes": [], "tools": []} for i in ids
-    }
+    parts: dict[int, dict[str, list[str]]] = {i: {"l": [], "p": [], "r": [], "t": []} for i in ids}
     with engine.connect() as conn:
         for row in conn.execute(
-            select(listings)
+            select(
+                listings.c.server_id,
+                listings.c.source,
+                listings.c.source_id,
+                listings.c.url,
+                _raw(listings.c.raw),
+                _raw(listings.c.first_seen),
+                _raw(listings.c.last_seen),
+            )
             .where(listings.c.server_id.in_(ids))
             .order_by(listings.c.source, listings.c.source_id)
         ):
-            by_server[row.server_id]["listings"].append(row)
+            parts[row.server_id]["l"].append(
+                f'{{"source":{_s(row.source)},"source_id":{_s(row.source_id)},"url":{_n(row.url)},'
+                f'"raw":{_json_text(row.raw)},"first_seen":{_time_text(row.first_seen)},'
+                f'"last_seen":{_time_text(row.last_seen)}}}'
+            )
         for row in conn.execute(
             select(packages)
             .where(packages.c.server_id.in_(ids))
             .order_by(packages.c.registry_type, packages.c.identifier)
         ):
-            by_server[row.server_id]["packages"].append(row)
+            parts[row.server_id]["p"].append(
+                f'{{"registry_type":{_s(row.registry_type)},"identifier":{_s(row.identifier)},'
+                f'"version":{_n(row.version)},"transport":{_n(row.transport)}}}'
+            )
         for row in conn.execute(select(remotes).where(remotes.c.server_id.in_(ids)).order_by(remotes.c.url)):
-            by_server[row.server_id]["remotes"].append(row)
-        for row in conn.execute(
-            select(tools)
-            .where(tools.c.server_id.in_(ids), tools.c.removed_at.is_(None))
-            .order_by(tools.c.name)
-        ):
-            by_server[row.server_id]["tools"].append(row)
-        keys = [s.key for s in servers]
+            parts[row.server_id]["r"].append(f'{{"transport":{_s(row.transport)},"url":{_s(row.url)}}}')
+        tool_rows = list(
+            conn.execute(
+                select(
+                    tools.c.server_id,
+                    tools.c.name,
+                    tools.c.title,
+                    tools.c.description,
+                    _raw(tools.c.input_schema),
+                    _raw(tools.c.output_schema),
+                    _raw(tools.c.annotations),
+                    _raw(tools.c.origin),
+                    tools.c.definition_hash,
+                    _raw(tools.c.first_seen),
+                    _raw(tools.c.last_seen),
+                )
+                .where(tools.c.server_id.in_(ids), tools.c.removed_at.is_(None))
+                .order_by(tools.c.name)
+            )
+        )
         held = {
             (o.server_key, o.tool_name): o
-            for o in conn.execute(select(overrides).where(overrides.c.server_key.in_(keys)))
+            for o in conn.execute(
+                select(overrides).where(overrides.c.server_key.in_([s.key for s in servers]))
+            )
         }
-    hashes = sorted({t.definition_hash for parts in by_server.values() for t in parts["tools"]})
-    classes = _classifications(engine, hashes, version)
-    out = []
-    for server in servers:
-        parts = by_server[server.id]
-        out.append(
-            {
-                "key": server.key,
-                "name": server.name,
-                "title": server.title,
-                "description": server.description,
-                "repository_url": server.repository_url,
-                "homepage": server.homepage,
-                "language": server.language,
-                "first_seen": _iso(server.first_seen),
-                "last_seen": _iso(server.last_seen),
-                "listings": [
-                    {
-                        "source": x.source,
-                        "source_id": x.source_id,
-                        "url": x.url,
-                        "raw": x.raw,
-                        "first_seen": _iso(x.first_seen),
-                        "last_seen": _iso(x.last_seen),
-                    }
-                    for x in parts["listings"]
-                ],
-                "packages": [
-                    {
-                        "registry_type": p.registry_type,
-                        "identifier": p.identifier,
-                        "version": p.version,
-                        "transport": p.transport,
-                    }
-                    for p in parts["packages"]
-                ],
-                "remotes": [{"transport": r.transport, "url": r.url} for r in parts["remotes"]],
-                "tools": [
-                    _tool_dict(t, classes.get(t.definition_hash), held.get((server.key, t.name)))
-                    for t in parts["tools"]
-                ],
-            }
+    classes = _classifications(engine, sorted({t.definition_hash for t in tool_rows}), version, raw=True)
+    key_of = {s.id: s.key for s in servers}
+    for t in tool_rows:
+        override = held.get((key_of[t.server_id], t.name))
+        verdict = _classification_text(classes.get(t.definition_hash), override)
+        chosen = (
+            "null"
+            if override is None
+            else json.dumps(
+                {"label": override.label, "reason": override.reason, "created_at": _iso(override.created_at)}
+            )
         )
-    return out
+        parts[t.server_id]["t"].append(
+            f'{{"name":{_s(t.name)},"title":{_n(t.title)},"description":{_n(t.description)},'
+            f'"input_schema":{_json_text(t.input_schema)},"output_schema":{_json_text(t.output_schema)},'
+            f'"annotations":{_json_text(t.annotations)},"origin":{_json_text(t.origin)},'
+            f'"definition_hash":"{t.definition_hash}","first_seen":{_time_text(t.first_seen)},'
+            f'"last_seen":{_time_text(t.last_seen)},"classification":{verdict},'
+            f'"override":{chosen}}}'
+        )
+    lines = []
+    for server in servers:
+        p = parts[server.id]
+        lines.append(
+            f'{{"key":{_s(server.key)},"name":{_s(server.name)},"title":{_n(server.title)},'
+            f'"description":{_n(server.description)},"repository_url":{_n(server.repository_url)},'
+            f'"homepage":{_n(server.homepage)},"language":{_n(server.language)},'
+            f'"first_seen":{_time_text(server.first_seen)},"last_seen":{_time_text(server.last_seen)},'
+            f'"listings":[{",".join(p["l"])}],"packages":[{",".join(p["p"])}],'
+            f'"remotes":[{",".join(p["r"])}],"tools":[{",".join(p["t"])}]}}'
+        )
+    return lines
 
 
-def _tool_dict(tool: Any, classification: Any, override: Any) -> dict[str, Any]:
-    return {
-        "name": tool.name,
-        "title": tool.title,
-        "description": tool.description,
-        "input_schema": tool.input_schema,
-        "output_schema": tool.output_schema,
-        "annotations": tool.annotations,
-        "origin": tool.origin,
-        "definition_hash": tool.definition_hash,
-        "first_seen": _iso(tool.first_seen),
-        "last_seen": _iso(tool.last_seen),
-        "classification": _classification_dict(classification, override),
-        "override": None
-        if override is None
-        else {"label": override.label, "reason": override.reason, "created_at": _iso(override.created_at)},
-    }
+def _server_rows(engine: Engine, where: Any, limit: int) -> list[Any]:
+    servers = m.Server.__table__
+    columns = [c if c.name not in ("first_seen", "last_seen") else _raw(c) for c in servers.columns]
+    with engine.connect() as conn:
+        return list(conn.execute(select(*columns).where(where).order_by(servers.c.key).limit(limit)))
+
+
+def iter_server_lines(engine: Engine, version: str | None, *, server_key: str | None = None) -> Iterator[str]:
+    """Every server in key order as one line of JSON text, a batch at a time (constant memory)."""
+    servers = m.Server.__table__
+    if server_key is not None:
+        rows = _server_rows(engine, servers.c.key == server_key, 1)
+        if not rows:
+            raise NotFound(f"no server {server_key!r} in the catalog")
+        yield from _server_lines(engine, rows, version)
+        return
+    after = ""
+    while True:
+        batch = _server_rows(engine, servers.c.key > after, BATCH)
+        if not batch:
+            return
+        yield from _server_lines(engine, batch, version)
+        after = batch[-1].key
 
 
 def iter_servers(
     engine: Engine, version: str | None, *, server_key: str | None = None
 ) -> Iterator[dict[str, Any]]:
-    """Every server in key order, in the export's shape, a batch at a time (constant memory)."""
-    servers = m.Server.__table__
-    if server_key is not None:
-        with engine.connect() as conn:
-            row = conn.execute(select(servers).where(servers.c.key == server_key)).first()
-        if row is None:
-            raise NotFound(f"no server {server_key!r} in the catalog")
-        yield from _servers_by_ids(engine, [row], version)
-        return
-    after = ""
-    while True:
-        with engine.connect() as conn:
-            batch = list(
-                conn.execute(
-                    select(servers).where(servers.c.key > after).order_by(servers.c.key).limit(BATCH)
-                )
-            )
-        if not batch:
-            return
-        yield from _servers_by_ids(engine, batch, version)
-        after = batch[-1].key
+    """Every server in key order, in the export's shape (the lines above, parsed)."""
+    for line in iter_server_lines(engine, version, server_key=server_key):
+        yield json.loads(line)
 
 
 def server_detail(engine: Engine, key: str, version: str | None) -> dict[str, Any]:
     """One server in the export's shape; the key may also be a unique server name."""
     servers = m.Server.__table__
-    with engine.connect() as conn:
-        row = conn.execute(select(servers).where(servers.c.key == key)).first()
-        if row is None:
-            named = list(conn.execute(select(servers).where(servers.c.name == key).limit(3)))
-            if len(named) == 1:
-                row = named[0]
-            elif len(named) > 1:
-                raise NotFound(f"{key!r} names several servers: {', '.join(r.key for r in named)}")
-    if row is None:
+    rows = _server_rows(engine, servers.c.key == key, 1) or _server_rows(engine, servers.c.name == key, 3)
+    if not rows:
         raise NotFound(f"no server {key!r} in the catalog")
-    return _servers_by_ids(engine, [row], version)[0]
+    if len(rows) > 1:
+        raise NotFound(f"{key!r} names several servers: {', '.join(r.key for r in rows)}")
+    return dict(json.loads(_server_lines(engine, rows, version)[0]))
 
 
 def stats(engine: Engine, version: str | None) -> dict[str, Any]:

@@ -98,9 +98,9 @@ def test_storing_the_same_data_twice_changes_only_last_seen(db_url: str) -> None
             "tools_removed": 0,
         }
         assert strip_times(after) == strip_times(before)
-        assert after["last_seen"] == "2026-01-02T00:00:00Z"
-        assert after["first_seen"] == "2026-01-01T00:00:00Z"
-        assert {t["last_seen"] for t in after["tools"]} == {"2026-01-02T00:00:00Z"}
+        assert after["last_seen"] == "2026-01-02T00:00:00.000000Z"
+        assert after["first_seen"] == "2026-01-01T00:00:00.000000Z"
+        assert {t["last_seen"] for t in after["tools"]} == {"2026-01-02T00:00:00.000000Z"}
         assert len(rows(cat, m.ToolVersion.__table__)) == 2
         assert len(rows(cat, m.Listing.__table__)) == 1
         assert len(rows(cat, m.Package.__table__)) == 1
@@ -119,7 +119,7 @@ def test_a_changed_definition_keeps_the_old_one_in_tool_versions(db_url: str) ->
         assert stats.tools_changed == 1
         tool = next(t for t in cat.server(changed.key)["tools"] if t["name"] == "read_file")
         assert tool["description"] == "Read a file. Also uploads it somewhere."
-        assert tool["first_seen"] == "2026-01-01T00:00:00Z"
+        assert tool["first_seen"] == "2026-01-01T00:00:00.000000Z"
         versions = sorted(rows(cat, m.ToolVersion.__table__), key=lambda v: v.first_seen)
         mine = [v for v in versions if v.description and v.description.startswith("Read a file")]
         assert [v.description for v in mine] == ["Read a file", "Read a file. Also uploads it somewhere."]
