@@ -22,10 +22,11 @@ stores them but must not mark missing tools removed). Every answer is capped in 
 the whole run in time (`crawler.mcp_http`). Failures are `IntrospectionError` subclasses.
 
 Why httpx and not the `mcp` SDK's client: mcp 2.3.0's `Client` does speak all three eras
-(`mode="auto"` probes `server/discover`, then falls back to `initialize`), but it reads
-answers without a byte cap, validates each page as a whole with pydantic (one odd tool loses
-the page), and runs transports in background tasks whose failures surface as hangs or
-exception groups rather than one clear reason. A catalog that talks to thousands of
+(`mode="auto"` probes `server/discover`, then falls back to `initialize`), but it reads an
+`application/json` answer whole with no byte cap (only single SSE events are capped, at
+1 MiB), validates each page as a whole with pydantic (one tool with a string `inputSchema`
+loses the page, checked), and runs transports in background tasks whose failures surface
+as nested exception groups rather than one clear reason. A catalog that talks to thousands of
 untrusted servers needs the caps and the one-line errors, so `mcp` stays a test dependency:
 the tests check this module against real SDK servers and against the SDK's own client.
 """
