@@ -282,3 +282,44 @@ def test_agrees_with_the_sdk_client(json_server: tuple[str, Recorder]) -> None:
         assert sdk["inputSchema"] == mine.input_schema
         assert sdk.get("outputSchema") == mine.output_schema
         assert sdk.get("annotations") == mine.annotations
+
+
+def test_spec_examples_over_a_hand_written_stateless_peer(mirror_dir: Any) -> None:
+    """A hand-written 2026-07-28 peer (registries.md section 8) that answers with the spec's
+    own example payloads: page 1 is ListToolsResultResponse (icons, ttlMs, cacheScope,
+    nextCursor), page 2 the Tool examples. It also checks our request against ListToolsRequest."""
+    from tests.crawler.mcp_peers import BadPeer, send_json
+
+    examples = json.loads((mirror_dir / "mcp-spec-2026-07-28-tool-examples.json").read_text())["examples"]
+    page1 = examples["ListToolsResultResponse/list-tools-result-response.json"]["result"]
+    spec_request = examples["ListToolsRequest/list-tools-request.json"]
+    page2_tools = [v for k, v in sorted(examples.items()) if k.startswith("Tool/")]
+    seen: list[dict[str, Any]] = []
+
+    def stateless(handler: Any, message: dict[str, Any]) -> None:
+        seen.append({"headers": dict(handler.headers), "message": message})
+        meta = (message.get("params") or {}).get("_meta") or {}
+        modern = handler.headers.get("MCP-Protocol-Version") == "2026-07-28"
+        if not modern or "io.modelcontextprotocol/protocolVersion" not in meta:
+            send_json(handler, 400, b"")
+            return
+        cursor = message["params"].get("cursor")
+        result = page1 if cursor is None else {"resultType": "complete", "tools": page2_tools}
+        send_json(handler, 200, {"jsonrpc": "2.0", "id": message["id"], "result": result})
+
+    with BadPeer(stateless) as peer:
+        result = introspect(peer.url, timeout=5)
+    assert (result.protocol_version, result.pages, result.complete) == ("2026-07-28", 2, True)
+    assert [t.name for t in result.tools] == [
+        "get_weather", "list_users", "find_resource", "calculate_sum", "get_current_time", "get_weather_data",
+    ]
+    assert result.warnings == ["tool 'calculate_sum' listed twice; kept the first"]
+    assert result.tools[0].title == "Weather Information Provider"
+    array_out = examples["Tool/tool-with-array-output-schema.json"]["outputSchema"]
+    assert result.tools[1].output_schema == array_out
+    assert result.tools[2].input_schema is not None and "oneOf" in result.tools[2].input_schema
+    first = seen[0]["message"]
+    assert first["method"] == spec_request["method"] and "cursor" not in first["params"]
+    assert set(first["params"]["_meta"]) == set(spec_request["params"]["_meta"])
+    assert seen[1]["message"]["params"]["cursor"] == "next-page-cursor"
+    assert seen[1]["headers"]["Mcp-Method"] == "tools/list"
