@@ -227,17 +227,24 @@ class ExtractPipeline(_Stage):
 
     def __init__(self, crawler: Crawler) -> None:
         super().__init__(crawler)
+        self.extract: Any = None  # off: a pass-through (NotConfigured would log a warning each run)
+        self.pending: set[Any] = set()
         if not crawler.settings.getbool("MCPCAT_EXTRACT_ENABLED"):
-            raise NotConfigured("MCPCAT_EXTRACT_ENABLED is off")
+            return
         path = crawler.settings.get("MCPCAT_EXTRACTOR", "").replace(":", ".")
         try:
             self.extract = load_object(path)
-        except (ImportError, NameError, ValueError) as e:
+        except (ImportError, NameError, ValueError, AttributeError) as e:
             raise NotConfigured(f"extractor {path!r} not available: {e}") from None
 
     def process_item(self, item: Any) -> Any:
+        if isinstance(item, PageDone) and self.pending:
+            # A page is done only when its servers' extractions are: hold the marker till then.
+            from twisted.internet.defer import DeferredList
+
+            return DeferredList(list(self.pending), consumeErrors=True).addCallback(lambda _: item)
         record = item.record if isinstance(item, ServerItem) else None
-        if record is None or record.tools or not record.repository_url:
+        if self.extract is None or record is None or record.tools or not record.repository_url:
             return item
 
         def done(tools: list[ToolRecord] | None) -> Any:
@@ -253,7 +260,15 @@ class ExtractPipeline(_Stage):
 
         from twisted.internet.threads import deferToThread
 
-        return deferToThread(self.extract, record).addCallbacks(done, failed)
+        d = deferToThread(self.extract, record)
+        d.addCallbacks(done, failed)
+        self.pending.add(d)
+
+        def settle(result: Any) -> Any:
+            self.pending.discard(d)
+            return result
+
+        return d.addBoth(settle)
 
 
 def merge_records(a: ServerRecord, b: ServerRecord) -> ServerRecord:

@@ -32,7 +32,7 @@ def _table(results: dict[str, object] | list[object], title: str) -> Table:
             str(r.errors),  # type: ignore[attr-defined]
             f"{r.rate:.0f}",
             f"{r.seconds:.1f}",
-            r.note,
+            r.note if len(r.note) <= 70 else r.note[:69] + "…",
         )  # type: ignore[attr-defined]
     return table
 

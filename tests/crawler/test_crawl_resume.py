@@ -105,3 +105,27 @@ def test_sigkill_leaves_whole_servers_and_the_next_run_resumes(tmp_path: Path) -
         assert not checkpoint.exists()  # a finished source starts from the top next time
     finally:
         mirror.stop()
+
+
+def test_extraction_hook_fills_servers_without_listed_tools(tmp_path: Path) -> None:
+    mirror = Mirror(FIXTURES, official=official_entries(20)).start()
+    try:
+        run = run_crawl_cli(
+            mirror,
+            tmp_path,
+            "official",
+            settings={
+                "MCPCAT_EXTRACT_ENABLED": "true",
+                "MCPCAT_EXTRACTOR": "tests.mirror.fake_extract:extract",
+                "MCPCAT_PAGE_SIZE": "5",
+                "MCPCAT_STORE_BATCH": "5",
+            },
+            env={"PYTHONPATH": str(Path(__file__).resolve().parents[2])},
+        )
+        assert run.code == 0, run.stderr[-2000:]
+        assert run.source("official")["tools"] == 18  # two servers' extraction failed, counted
+        origins = catalog_rows(tmp_path, "select distinct origin from tools")
+        assert [json.loads(o[0]) for o in origins] == [{"kind": "extracted", "extractor": "fake"}]
+        assert run.source("official")["errors"] == 2
+    finally:
+        mirror.stop()

@@ -135,3 +135,13 @@ def test_listed_tools_keep_annotations_and_origin(crawl_all: tuple[Path, CrawlRu
     )
     schema = json.loads(docker[0][0])  # Docker's `arguments` became a JSON Schema
     assert schema["required"] == ["url"] and schema["properties"]["max_length"]["type"] == "integer"
+
+
+def test_every_listed_tool_is_classified_once_per_run(crawl_all: tuple[Path, CrawlRun]) -> None:
+    workdir, _ = crawl_all
+    current = "select count(distinct definition_hash) from tools where removed_at is null"
+    tools = catalog_rows(workdir, current)[0][0]
+    classified = catalog_rows(workdir, "select count(distinct definition_hash) from classifications")[0][0]
+    assert tools > 0 and classified == tools
+    counts = json.loads(catalog_rows(workdir, "select counts from crawl_runs")[0][0])
+    assert counts["classified"] == tools and set(counts["completed_sources"]) == set(EXPECTED)
