@@ -98,7 +98,10 @@ class OfficialSpider(SourceSpider):
             cursor = point["cursor"]
             self.updated_since = point.get("updated_since", self.updated_since)
             self.logger.info("%s: resuming at cursor %r", self.source, cursor)
-        yield self.request(self.page_url(cursor), self.parse, fatal=True, dont_filter=True)
+        # Cursor pages are not cached: with updated_since every run's URLs are new anyway.
+        yield self.request(
+            self.page_url(cursor), self.parse, fatal=True, dont_filter=True, meta={"dont_cache": True}
+        )
 
     def parse(self, response: Response) -> Iterator[Any]:
         data = self.json(response)
@@ -136,7 +139,9 @@ class OfficialSpider(SourceSpider):
             self.fail_record("cursor_loop", response.url, why)
             self.incomplete(f"pagination stopped: {why}")
             return
-        yield self.request(self.page_url(cursor), self.parse, dont_filter=True, meta={"page": True})
+        yield self.request(
+            self.page_url(cursor), self.parse, dont_filter=True, meta={"page": True, "dont_cache": True}
+        )
 
     def server_item(self, entry: Any, where: str) -> ServerItem | None:
         if not isinstance(entry, dict) or not isinstance(entry.get("server"), dict):

@@ -129,3 +129,19 @@ def test_extraction_hook_fills_servers_without_listed_tools(tmp_path: Path) -> N
         assert run.source("official")["errors"] == 2
     finally:
         mirror.stop()
+
+
+def test_second_run_revalidates_with_conditional_requests(tmp_path: Path) -> None:
+    mirror = Mirror(FIXTURES).start()
+    try:
+        first = run_crawl_cli(mirror, tmp_path, "docker", "awesome")
+        assert first.code == 0 and mirror.hits["304"] == 0
+        requests = len(mirror.requests)
+        mirror.clear()
+        second = run_crawl_cli(mirror, tmp_path, "docker", "awesome")
+        assert second.code == 0
+        assert second.source("docker")["servers"] == 4 and second.source("awesome")["servers"] == 18
+        # every file is asked for again with If-None-Match and answered 304 Not Modified (no body)
+        assert mirror.hits["304"] == requests - 1  # the index, server.yaml, tools.json (404s aren't cached)
+    finally:
+        mirror.stop()

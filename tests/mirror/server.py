@@ -282,6 +282,8 @@ class Mirror:
             extra.update({"ETag": etag, "Cache-Control": "max-age=0, must-revalidate"})
             if headers.get("if-none-match") == etag:
                 reply, body = Reply(304), b""
+                with self.lock:
+                    self.hits["304"] += 1
         h.send_response(reply.status)
         if reply.status != 304:
             h.send_header("Content-Type", reply.ctype)
