@@ -52,16 +52,16 @@ class RetryAfterMiddleware(RetryMiddleware):
         if response is not None and response.status in (429, 503):
             asked = retry_after_seconds(response.headers.get(b"Retry-After"))
             if asked is not None:
-                return min(asked, self.retry_after_max)
+                return min(asked, float(self.retry_after_max))
         n = int(request.meta.get("retry_times", 0))
-        wait = min(self.backoff_base * (2**n), self.backoff_max)
-        return wait * (0.75 + random.random() / 2)  # noqa: S311 - jitter, not crypto
+        wait = min(float(self.backoff_base) * (2**n), float(self.backoff_max))
+        return float(wait * (0.75 + random.random() / 2))  # noqa: S311 - jitter, not crypto
 
     async def _wait(self, seconds: float) -> None:
         if seconds > 0:
             from twisted.internet import reactor  # the crawler's (asyncio) reactor, once installed
 
-            await deferred_to_future(deferLater(reactor, seconds, lambda: None))  # type: ignore[arg-type]
+            await deferred_to_future(deferLater(reactor, seconds, lambda: None))
 
     async def process_response(  # type: ignore[override]
         self, request: Request, response: Response

@@ -13,7 +13,7 @@ import os
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
-from datetime import UTC
+from datetime import UTC, datetime
 from typing import Any
 
 from crawler.errors import BadArgument
@@ -125,7 +125,7 @@ def _resolve(sources: Sequence[str], settings: Any) -> list[tuple[str, str]]:
 
 
 def _since(catalog: Any, source: str) -> str | None:
-    when = catalog.last_successful_run(source)
+    when: datetime | None = catalog.last_successful_run(source)
     if when is None:
         return None
     if when.tzinfo is None:
@@ -309,10 +309,11 @@ def _crawl(
             logging.getLogger(__name__).error("crawl failed: %s", outcome.getTraceback())
         if ticker is not None and ticker.running:
             ticker.stop()
-        from twisted.internet import reactor
+        from twisted.internet import reactor as installed
 
-        if reactor.running:  # type: ignore[attr-defined]
-            reactor.stop()  # type: ignore[attr-defined]
+        reactor: Any = installed  # the running reactor (twisted's module stub types it badly)
+        if reactor.running:
+            reactor.stop()
 
     def begin() -> None:
         if ticker is not None:
@@ -321,7 +322,7 @@ def _crawl(
 
     from twisted.internet import reactor
 
-    reactor.callWhenRunning(begin)  # type: ignore[attr-defined]
+    reactor.callWhenRunning(begin)
     process.start(stop_after_crawl=False)
     if progress is not None:
         progress(results)

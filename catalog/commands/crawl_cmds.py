@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import sys
-from typing import Annotated
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
@@ -12,28 +13,30 @@ from rich.table import Table
 
 from catalog.commands.common import DbOption, JsonOption, console, db_url, print_json
 
+if TYPE_CHECKING:
+    from crawler.run import SourceResult
+
 __all__ = ["register"]
 
 _COLUMNS = ("source", "status", "pages", "servers", "tools", "errors", "rate/s", "seconds", "note")
 
 
-def _table(results: dict[str, object] | list[object], title: str) -> Table:
+def _table(results: Iterable[SourceResult], title: str) -> Table:
     table = Table(title=title)
     for col in _COLUMNS:
         table.add_column(col, justify="right" if col not in ("source", "status", "note") else "left")
-    rows = results.values() if isinstance(results, dict) else results
-    for r in rows:
+    for r in results:
         table.add_row(
             r.source,
             r.status,
             str(r.pages),
             str(r.servers),
             str(r.tools),
-            str(r.errors),  # type: ignore[attr-defined]
+            str(r.errors),
             f"{r.rate:.0f}",
             f"{r.seconds:.1f}",
             r.note if len(r.note) <= 70 else r.note[:69] + "…",
-        )  # type: ignore[attr-defined]
+        )
     return table
 
 
@@ -72,9 +75,9 @@ def register(app: typer.Typer) -> None:
             else Live(console=err, refresh_per_second=4, transient=True)
         )
 
-        def progress(results: dict[str, object]) -> None:
+        def progress(results: dict[str, SourceResult]) -> None:
             if live is not None:
-                live.update(_table(results, "crawling"))
+                live.update(_table(results.values(), "crawling"))
 
         if live is not None:
             live.start()

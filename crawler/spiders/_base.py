@@ -24,11 +24,18 @@ from twisted.python.failure import Failure
 from crawler.errors import BadArgument
 from crawler.identity import safe_http_url
 
+
+def obj(value: Any) -> dict[str, Any]:
+    """`value` if it is a JSON object, else an empty one (sources omit and mistype fields)."""
+    return value if isinstance(value, dict) else {}
+
+
 __all__ = [
     "PageGuard",
     "SourceSpider",
     "checkpoint_path",
     "clear_checkpoint",
+    "obj",
     "read_checkpoint",
     "write_checkpoint",
 ]
@@ -91,8 +98,13 @@ class SourceSpider(scrapy.Spider):
     """Base of the source spiders. Arguments: base_url, limit (servers), source (listing name)."""
 
     name = ""
-    # Requests this source needs an API key for: (env var, reason) skips the source without it.
-    required_env: tuple[str, ...] = ()
+    # Read from the settings in from_crawler.
+    error_budget = 100
+    errors_kept = 200
+    max_pages = 5000
+    stale_pages = 3
+    jobdir = ".mcpcat/jobs"
+    default_page_size = 0
 
     def __init__(
         self,
@@ -244,7 +256,7 @@ class SourceSpider(scrapy.Spider):
         """The parsed body, or None after counting why not (HTML, bad or truncated JSON, shape)."""
         self.count("pages")
         body = response.body
-        ctype = response.headers.get(b"Content-Type", b"").decode("latin-1").lower()
+        ctype = (response.headers.get(b"Content-Type") or b"").decode("latin-1").lower()
         head = body[:64].lstrip()
         if "html" in ctype or head[:1] == b"<":
             self.fail_record("not_json", response.url, f"HTML instead of JSON ({len(body)} bytes)")

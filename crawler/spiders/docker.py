@@ -15,7 +15,7 @@ import yaml
 from scrapy.http import Response
 
 from crawler.items import ServerItem
-from crawler.spiders._base import SourceSpider
+from crawler.spiders._base import SourceSpider, obj
 
 _DIR = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,100}$")
 
@@ -79,9 +79,9 @@ class DockerSpider(SourceSpider):
             tools = self.json(response, expect=list)
         elif "tools" in server and isinstance(server["tools"], list):
             tools = server["tools"]  # a few servers list tools inline
-        about = server.get("about") if isinstance(server.get("about"), dict) else {}
-        source = server.get("source") if isinstance(server.get("source"), dict) else {}
-        remote = server.get("remote") if isinstance(server.get("remote"), dict) else {}
+        about = obj(server.get("about"))
+        source = obj(server.get("source"))
+        remote = obj(server.get("remote"))
         dynamic = isinstance(server.get("dynamic"), dict) and bool(server["dynamic"].get("tools"))
         image = server.get("image") if isinstance(server.get("image"), str) else None
         missing = [f for f in ("name",) if not server.get(f)]

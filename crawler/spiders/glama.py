@@ -14,7 +14,7 @@ from urllib.parse import urlencode
 from scrapy.http import Response
 
 from crawler.items import ServerItem
-from crawler.spiders._base import PageGuard, SourceSpider
+from crawler.spiders._base import PageGuard, SourceSpider, obj
 
 PAGE_SIZE = 100
 
@@ -67,7 +67,7 @@ class GlamaSpider(SourceSpider):
             if not isinstance(s, dict):
                 self.fail_record("bad_record", f"{response.url}#{index}", "entry is not an object")
                 continue
-            sid = s.get("id") if isinstance(s.get("id"), str) else f"{response.url}#{index}"
+            sid = str(s["id"]) if isinstance(s.get("id"), str) else f"{response.url}#{index}"
             if sid in self.seen:
                 continue
             self.seen.add(sid)
@@ -75,7 +75,7 @@ class GlamaSpider(SourceSpider):
             if not self.take():
                 return
             yield self.item(s, sid)
-        info = data.get("pageInfo") if isinstance(data.get("pageInfo"), dict) else {}
+        info = obj(data.get("pageInfo"))
         after = info.get("endCursor")
         if not info.get("hasNextPage") or not isinstance(after, str) or not after:
             return
@@ -87,7 +87,7 @@ class GlamaSpider(SourceSpider):
         yield self.request(self.page_url(after), self.parse, meta={"page": True})
 
     def item(self, s: dict[str, Any], sid: str) -> ServerItem:
-        repo = s.get("repository") if isinstance(s.get("repository"), dict) else {}
+        repo = obj(s.get("repository"))
         missing = [f for f in ("name", "namespace", "slug") if not s.get(f)]
         tools = s.get("tools")
         return ServerItem(

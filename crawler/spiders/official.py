@@ -19,7 +19,7 @@ from scrapy.http import Response
 
 from crawler.errors import BadArgument
 from crawler.items import PageDone, ServerItem
-from crawler.spiders._base import PageGuard, SourceSpider, read_checkpoint
+from crawler.spiders._base import PageGuard, SourceSpider, obj, read_checkpoint
 
 OFFICIAL_META = "io.modelcontextprotocol.registry/official"
 # server.json requires a description too, but 15 % of the real seed has an empty one: such a
@@ -49,6 +49,8 @@ def _header_value(value: str) -> str:
 
 class OfficialSpider(SourceSpider):
     name = "official"
+    guard: PageGuard
+    page_size: int
 
     def __init__(
         self, *args: Any, updated_since: str | None = None, page_size: str | int | None = None, **kwargs: Any
@@ -127,7 +129,7 @@ class OfficialSpider(SourceSpider):
             if not self.take():
                 return
             yield item
-        meta = data.get("metadata") if isinstance(data.get("metadata"), dict) else {}
+        meta = obj(data.get("metadata"))
         cursor = meta.get("nextCursor") or meta.get("next_cursor")
         yield PageDone(
             self.source, {"base_url": self.base_url, "cursor": cursor, "updated_since": self.updated_since}
@@ -150,11 +152,11 @@ class OfficialSpider(SourceSpider):
         server: dict[str, Any] = entry["server"]
         name = server.get("name") if isinstance(server.get("name"), str) else None
         missing = [f for f in REQUIRED if not isinstance(server.get(f), str) or not server[f].strip()]
-        repo = server.get("repository") if isinstance(server.get("repository"), dict) else {}
+        repo = obj(server.get("repository"))
         packages = []
         for p in server.get("packages") or []:
             if isinstance(p, dict) and p.get("identifier"):
-                transport = p.get("transport") if isinstance(p.get("transport"), dict) else {}
+                transport = obj(p.get("transport"))
                 packages.append(
                     {
                         "registry": str(p.get("registryType") or p.get("registry_name") or "unknown"),

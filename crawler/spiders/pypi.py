@@ -14,7 +14,7 @@ from typing import Any
 from scrapy.http import Response
 
 from crawler.items import ServerItem
-from crawler.spiders._base import SourceSpider
+from crawler.spiders._base import SourceSpider, obj
 
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,200}$")
 _MCP_NAME = re.compile(r"^\s*mcp-name:\s*(\S+)", re.M)
@@ -22,7 +22,7 @@ _REPO_KEYS = ("source", "source code", "repository", "code", "github", "homepage
 
 
 def repository_of(info: dict[str, Any]) -> str | None:
-    urls = info.get("project_urls") if isinstance(info.get("project_urls"), dict) else {}
+    urls = obj(info.get("project_urls"))
     ranked = sorted(
         urls.items(),
         key=lambda kv: _REPO_KEYS.index(kv[0].lower()) if kv[0].lower() in _REPO_KEYS else len(_REPO_KEYS),

@@ -14,7 +14,7 @@ from urllib.parse import quote, urlencode
 from scrapy.http import Response
 
 from crawler.items import ServerItem
-from crawler.spiders._base import SourceSpider
+from crawler.spiders._base import SourceSpider, obj
 
 PAGE_SIZE = 50
 
@@ -70,7 +70,7 @@ class SmitherySpider(SourceSpider):
             yield self.request(
                 f"{self.base_url}/servers/{quote(name, safe='@/')}", self.parse_detail, meta={"entry": entry}
             )
-        pagination = data.get("pagination") if isinstance(data.get("pagination"), dict) else {}
+        pagination = obj(data.get("pagination"))
         page = int(response.meta.get("page", 1))
         total = pagination.get("totalPages")
         more = isinstance(total, int) and page < total and servers
