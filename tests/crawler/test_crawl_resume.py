@@ -145,3 +145,46 @@ def test_second_run_revalidates_with_conditional_requests(tmp_path: Path) -> Non
         assert mirror.hits["304"] == requests - 1  # the index, server.yaml, tools.json (404s aren't cached)
     finally:
         mirror.stop()
+
+
+def test_sigterm_stops_gracefully_records_the_run_and_keeps_the_checkpoint(tmp_path: Path) -> None:
+    entries = official_entries(40)
+    mirror = Mirror(FIXTURES, official=entries).start()
+    mirror.fault("slow", path="cursor=", delay=0.3)
+    checkpoint = tmp_path / "jobs" / "official.checkpoint.json"
+    cmd = [
+        str(Path(sys.executable).with_name("mcpcat")),
+        "crawl",
+        "--json",
+        "--source",
+        "official",
+        "--base-url",
+        f"official={mirror.base('official')}",
+        "--db",
+        f"sqlite:///{tmp_path / 'catalog.db'}",
+    ]
+    for k, v in {
+        **FAST,
+        "MCPCAT_PAGE_SIZE": "5",
+        "MCPCAT_STORE_BATCH": "5",
+        "MCPCAT_JOBDIR": str(tmp_path / "jobs"),
+        "HTTPCACHE_DIR": str(tmp_path / "cache"),
+    }.items():
+        cmd += ["--setting", f"{k}={v}"]
+    try:
+        proc = subprocess.Popen(
+            cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, cwd=tmp_path, text=True
+        )
+        deadline = time.monotonic() + 60
+        while not checkpoint.exists() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        proc.send_signal(signal.SIGTERM)
+        out, _ = proc.communicate(timeout=60)
+        assert proc.returncode == 1
+        result = json.loads(out)["sources"][0]
+        assert result["status"] == "failed" and "shutdown" in result["note"]
+        assert catalog_rows(tmp_path, "select status from crawl_runs") == [("failed",)]
+        servers = catalog_rows(tmp_path, "select count(*) from servers")[0][0]
+        assert 5 <= servers < 40 and checkpoint.exists()
+    finally:
+        mirror.stop()
