@@ -328,6 +328,42 @@ def classify_pending(catalog: Any) -> int:
     return int(method(_classify_records, classifier.CLASSIFIER_VERSION))
 
 
+def _origin_rank(origin: dict[str, Any] | None, order: list[str]) -> int:
+    """Lower is more trusted: a live server's own list, then sources in MCPCAT_TOOL_SOURCES
+    order, then other sources, then static extraction."""
+    origin = origin or {}
+    kind = origin.get("kind")
+    if kind == "introspected":
+        return 0
+    if kind == "listed":
+        source = origin.get("source")
+        return 1 + (order.index(source) if source in order else len(order))
+    return 2 + len(order)
+
+
+def stored_tool_origins(catalog: Any, keys: list[str]) -> dict[str, dict[str, Any]]:
+    """The origin of each server's current tools, by key (read-only, one query per 500 keys).
+
+    Uses the store's engine and tables because Catalog has no bulk read of tool origins yet."""
+    from sqlalchemy import select
+
+    from catalog import models as m
+
+    tools, servers = m.Tool.__table__, m.Server.__table__
+    out: dict[str, dict[str, Any]] = {}
+    with catalog.engine.connect() as conn:
+        for start in range(0, len(keys), 500):
+            query = (
+                select(servers.c.key, tools.c.origin)
+                .join(servers, servers.c.id == tools.c.server_id)
+                .where(servers.c.key.in_(keys[start : start + 500]), tools.c.removed_at.is_(None))
+            )
+            for key, origin in conn.execute(query):
+                if isinstance(origin, dict):
+                    out.setdefault(key, origin)
+    return out
+
+
 class StorePipeline(_Stage):
     """Upserts servers through catalog.store in batches, one transaction per batch.
 
@@ -343,6 +379,7 @@ class StorePipeline(_Stage):
         self.batch_size = max(1, s.getint("MCPCAT_STORE_BATCH", 250))
         self.jobdir = s.get("MCPCAT_JOBDIR") or ".mcpcat/jobs"
         self.classify = s.getbool("MCPCAT_CLASSIFY", True)
+        self.tool_sources = s.getlist("MCPCAT_TOOL_SOURCES")
         self.buffer: dict[str, ServerRecord] = {}
         self.checkpoint: dict[str, Any] | None = None
         self.source = ""
@@ -379,6 +416,7 @@ class StorePipeline(_Stage):
         records = list(self.buffer.values())
         self.buffer.clear()
         try:
+            self._keep_trusted_tools(records)
             stats = self.catalog.upsert_servers(records)
         except StoreError as e:
             _fail(self.crawler, "store", self.source, str(e))
@@ -390,6 +428,25 @@ class StorePipeline(_Stage):
             self._one_by_one(records)
             return
         self._add(stats)
+
+    def _keep_trusted_tools(self, records: list[ServerRecord]) -> None:
+        """Leave a server's stored tools alone when a more trusted origin gave them.
+
+        Two sources listing one server's tools differently (Smithery and Glama often do) would
+        otherwise replace each other's definitions on every crawl: false "changed" versions and
+        removals. The more trusted list wins; the other source's listing is still stored."""
+        with_tools = [r for r in records if r.tools]
+        if not with_tools:
+            return
+        stored = stored_tool_origins(self.catalog, [r.key for r in with_tools])
+        for rec in with_tools:
+            have = stored.get(rec.key)
+            if have is None:
+                continue
+            mine = rec.tools[0].origin
+            if _origin_rank(have, self.tool_sources) < _origin_rank(mine, self.tool_sources):
+                rec.tools, rec.tools_complete = [], False
+                _count(self.crawler, "tools_deferred")
 
     def _one_by_one(self, records: list[ServerRecord]) -> None:
         """A batch the store refused: store what it accepts, count the rest by key."""

@@ -130,4 +130,7 @@ MCPCAT_AWESOME_LISTS = [
     ("punkpeye/awesome-mcp-servers", "main/README.md", "awesome"),
     ("modelcontextprotocol/servers", "main/README.md", "reference"),
 ]
+# When sources list different tools for one server, whose list is kept (most trusted first;
+# a live server's own tools/list beats any, static extraction loses to all).
+MCPCAT_TOOL_SOURCES = ["docker", "smithery", "glama"]
 MCPCAT_NPM_KEYWORDS = ["mcp", "mcp-server", "modelcontextprotocol"]

@@ -188,3 +188,27 @@ def test_sigterm_stops_gracefully_records_the_run_and_keeps_the_checkpoint(tmp_p
         assert 5 <= servers < 40 and checkpoint.exists()
     finally:
         mirror.stop()
+
+
+def test_sources_listing_different_tools_do_not_flip_flop(tmp_path: Path) -> None:
+    mirror = Mirror(FIXTURES).start()
+    try:
+        first = run_crawl_cli(mirror, tmp_path, "glama", "smithery")
+        assert first.code == 0
+        second = run_crawl_cli(mirror, tmp_path, "glama", "smithery")
+        assert second.code == 0
+        for source in ("glama", "smithery"):
+            store = second.source(source)["store"]
+            assert store.get("tools_changed", 0) == 0 and store.get("tools_removed", 0) == 0, (source, store)
+        # acme/weather-mcp: Smithery outranks Glama, so its two tools are the ones kept
+        rows = catalog_rows(
+            tmp_path,
+            "select t.name, t.origin from tools t join servers s on s.id = t.server_id "
+            "where s.key = 'github.com/acme/weather-mcp' and t.removed_at is null order by t.name",
+        )
+        assert [(n, json.loads(o)["source"]) for n, o in rows] == [
+            ("get_alerts", "smithery"),
+            ("get_forecast", "smithery"),
+        ]
+    finally:
+        mirror.stop()
