@@ -56,6 +56,8 @@ def bulk_insert(
     def as_json(value: Any) -> Any:
         if value is None or isinstance(value, RawJSON):
             return value
+        if not value and isinstance(value, list | dict):
+            return "[]" if isinstance(value, list) else "{}"  # most flags lists: skip the encoder
         return json.dumps(value)  # ASCII escapes: a lone surrogate cannot break the insert
 
     def as_time(value: datetime | None) -> Any:

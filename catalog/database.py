@@ -42,6 +42,8 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA busy_timeout=30000")
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA cache_size=-131072")  # 128 MB of pages: bulk index inserts stay in memory
+    cursor.execute("PRAGMA temp_store=MEMORY")
     cursor.close()
 
 

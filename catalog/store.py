@@ -544,28 +544,13 @@ def _upsert_tools(
 
     if new_tools:
         bulk_insert(conn, tools, new_tools)
-        new_ids = {
-            (row.server_id, row.name): row.id
-            for row in conn.execute(
-                select(tools.c.id, tools.c.server_id, tools.c.name).where(
-                    tools.c.server_id.in_({row["server_id"] for row in new_tools})
-                )
-            )
-        }
-        bulk_insert(
-            conn,
-            versions,
-            [
-                {
-                    "tool_id": new_ids[(row["server_id"], row["name"])],
-                    "definition_hash": row["definition_hash"],
-                    **{f: row[f] for f in TOOL_FIELDS},
-                    "first_seen": now,
-                    "last_seen": now,
-                }
-                for row in new_tools
-            ],
+        # Their first version is copied by the database itself: no second trip through Python.
+        fields = ["definition_hash", *TOOL_FIELDS, "first_seen", "last_seen"]
+        fresh = select(tools.c.id, *(tools.c[f] for f in fields)).where(
+            tools.c.server_id.in_({row["server_id"] for row in new_tools}),
+            ~select(versions.c.id).where(versions.c.tool_id == tools.c.id).exists(),
         )
+        conn.execute(insert(versions).from_select(["tool_id", *fields], fresh))
         stats.tools_added += len(new_tools)
     if seen_ids:
         for chunk in _chunks(seen_ids, 5000):
