@@ -172,3 +172,12 @@ def test_bad_arguments_exit_2(args: tuple[str, ...], message: str, tmp_path: Pat
     assert proc.returncode == 2, proc.stderr
     assert proc.stderr.startswith("error: ") and message in proc.stderr, proc.stderr
     assert len(proc.stderr.strip().splitlines()) == 1
+
+
+def test_base_url_from_the_environment_and_a_user_agent_naming_mcpcat(mirror: Mirror, tmp_path: Path) -> None:
+    run = run_crawl_cli(
+        mirror, tmp_path, args=("--source", "glama"), env={"MCPCAT_URL_GLAMA": mirror.base("glama")}
+    )
+    assert run.code == 0, run.stderr[-2000:]
+    assert run.source("glama")["servers"] == 5
+    assert mirror.user_agents and all(ua.startswith("mcpcat/") for ua in mirror.user_agents)

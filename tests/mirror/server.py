@@ -121,6 +121,7 @@ class Mirror:
         self.faults: list[Fault] = []
         self.hits: Counter[str] = Counter()
         self.requests: list[str] = []
+        self.user_agents: set[str] = set()
         self.lock = threading.Lock()
         self._port = port
         self.httpd: ThreadingHTTPServer | None = None
@@ -190,6 +191,7 @@ class Mirror:
         with self.lock:
             self.hits[source] += 1
             self.requests.append(h.path)
+            self.user_agents.add(headers.get("user-agent", ""))
             fault = next((f for f in self.faults if f.matches(h.path)), None)
             if fault is not None:
                 fault.hits += 1
