@@ -139,11 +139,21 @@ class Catalog:
         return stats
 
     def classify_pending(
-        self, classify: Classify, version: str, *, hashes: Iterable[str] | None = None
+        self,
+        classify: Classify | None = None,
+        version: str | None = None,
+        *,
+        hashes: Iterable[str] | None = None,
     ) -> int:
-        """Classify every current tool definition that has no classification of `version`."""
-        tools = m.Tool.__table__
-        known = m.Classification.__table__
+        """Classify every current tool definition that has no classification of `version`
+        (default: the installed classifier), or only those among `hashes`. Returns how many."""
+        if classify is None or version is None:
+            from catalog.classifying import classifier_version, classify_records
+
+            classify, version = classify_records, classifier_version()
+            if version is None:
+                return 0
+        tools, known = m.Tool.__table__, m.Classification.__table__
         query = (
             select(
                 tools.c.definition_hash,
@@ -161,24 +171,29 @@ class Catalog:
                 .exists()
             )
         )
-        wanted = set(hashes) if hashes is not None else None
-        done = 0
+        selections = (
+            [query]
+            if hashes is None
+            else [
+                query.where(tools.c.definition_hash.in_(chunk))
+                for chunk in _chunks(sorted(set(hashes)), 5000)
+            ]
+        )
+        pending: dict[str, ToolRecord] = {}
         with self.engine.connect() as reader:
-            pending: dict[str, ToolRecord] = {}
-            for row in reader.execute(query):
-                if wanted is not None and row.definition_hash not in wanted:
-                    continue
-                pending.setdefault(
-                    row.definition_hash,
-                    ToolRecord(
-                        name=row.name,
-                        description=row.description,
-                        input_schema=row.input_schema,
-                        annotations=row.annotations,
-                    ),
-                )
-        items = list(pending.items())
-        for chunk in _chunks(items, 5000):
+            for selection in selections:
+                for row in reader.execute(selection):
+                    pending.setdefault(
+                        row.definition_hash,
+                        ToolRecord(
+                            name=row.name,
+                            description=row.description,
+                            input_schema=row.input_schema,
+                            annotations=row.annotations,
+                        ),
+                    )
+        done = 0
+        for chunk in _chunks(list(pending.items()), 5000):
             results = classify([record for _, record in chunk])
             now = utcnow()
             rows = [
@@ -197,6 +212,35 @@ class Catalog:
                 bulk_insert(conn, known, rows, ignore_conflicts=True)
             done += len(rows)
         return done
+
+    def package_identifiers(self, registry_type: str) -> list[str]:
+        """Every stored package identifier of one registry (e.g. the PyPI names to crawl)."""
+        packages = m.Package.__table__
+        with self.engine.connect() as conn:
+            return list(
+                conn.execute(
+                    select(packages.c.identifier)
+                    .where(packages.c.registry_type == registry_type)
+                    .distinct()
+                    .order_by(packages.c.identifier)
+                ).scalars()
+            )
+
+    def tool_origins(self, keys: Sequence[str]) -> dict[str, list[dict[str, Any]]]:
+        """The origins of each server's current tools, by server key."""
+        tools, servers = m.Tool.__table__, m.Server.__table__
+        out: dict[str, list[dict[str, Any]]] = {}
+        with self.engine.connect() as conn:
+            for chunk in _chunks(list(keys), 500):
+                query = (
+                    select(servers.c.key, tools.c.origin)
+                    .join(servers, servers.c.id == tools.c.server_id)
+                    .where(servers.c.key.in_(chunk), tools.c.removed_at.is_(None))
+                )
+                for key, origin in conn.execute(query):
+                    if isinstance(origin, dict):
+                        out.setdefault(key, []).append(origin)
+        return out
 
     # ------------------------------------------------------------------ overrides
 

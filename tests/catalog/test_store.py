@@ -279,3 +279,33 @@ def test_tools_named_and_find_tools_span_servers(db_url: str) -> None:
         found = cat.find_tools("FILE")
         assert len(found) == 4
         assert cat.find_tools("_fi") and not cat.find_tools("%")
+
+
+def test_classify_pending_defaults_to_the_installed_classifier_and_can_be_limited(db_url: str) -> None:
+    with Catalog(db_url) as cat:
+        cat.upsert_servers([server()])
+        read_hash = next(
+            t["definition_hash"]
+            for t in cat.server("github.com/acme/files")["tools"]
+            if t["name"] == "read_file"
+        )
+        assert cat.classify_pending(hashes=[read_hash]) == 1
+        assert cat.classify_pending() == 1  # only delete_file was left
+        assert cat.classify_pending() == 0
+
+
+def test_package_identifiers_and_tool_origins(db_url: str) -> None:
+    with Catalog(db_url) as cat:
+        cat.upsert_servers(
+            [
+                server(
+                    packages=[PackageRecord("pypi", "mcp-files"), PackageRecord("npm", "@acme/files")],
+                    tools=[ToolRecord("read_file", origin={"kind": "listed", "source": "glama"})],
+                ),
+                server(key="github.com/b/c", packages=[PackageRecord("pypi", "c-mcp")], tools=[]),
+            ]
+        )
+        assert cat.package_identifiers("pypi") == ["c-mcp", "mcp-files"]
+        assert cat.tool_origins(["github.com/acme/files", "github.com/b/c"]) == {
+            "github.com/acme/files": [{"kind": "listed", "source": "glama"}]
+        }
