@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import time
 from collections import defaultdict
@@ -19,20 +20,29 @@ from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
 
+# One BLAS/OpenMP thread per process (two processes run folds): set before numpy loads.
+for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_var, "1")
+
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from classifier.batch import metrics  # noqa: E402
 from classifier.classify import classify  # noqa: E402
+from classifier.features import features  # noqa: E402
 from classifier.model import TRAIN_DIR, fit, load_rows, row_features, training_inputs  # noqa: E402
 from classifier.rules import (  # noqa: E402
     DESTRUCTIVE,
     DESTRUCTIVE_VERBS,
     EXEC_VERBS,
+    FLOOR_STRENGTH,
     READ,
     READ_VERBS,
     WRITE,
     WRITE_VERBS,
+    evaluate,
+    severity,
+    view,
 )
 from classifier.scoring import Scorer  # noqa: E402
 from classifier.tokens import split_name  # noqa: E402
@@ -65,7 +75,9 @@ def annotation_baseline(annotations: Any) -> str:
     return DESTRUCTIVE
 
 
-def _fold(repo: str) -> list[tuple[int, str]]:
+def _fold(repo: str) -> list[tuple[int, str, list[float], int]]:
+    """Train without ``repo``; class its tools. Also returns the model's probabilities and the
+    rule floor's severity per tool, so thresholds can be studied without retraining."""
     rows, feats = _STATE["rows"], _STATE["feats"]
     keep = [i for i, r in enumerate(rows) if r.get("repo") != repo]
     artifact = fit([rows[i] for i in keep], [feats[i] for i in keep])
@@ -75,7 +87,10 @@ def _fold(repo: str) -> list[tuple[int, str]]:
         if r.get("repo") == repo:
             c = classify(r["name"], r.get("description"), r.get("input_schema"), ignore_annotations=True,
                          scorer=scorer)
-            out.append((i, c.label))
+            v = view(r["name"], r.get("description"), r.get("input_schema"))
+            hits = evaluate(v, annotations=False)
+            floor = max((severity(h.label) for h in hits if h.strength >= FLOOR_STRENGTH), default=-1)
+            out.append((i, c.label, scorer.probs(features(v, hits)), floor))
     return out
 
 
@@ -91,10 +106,13 @@ def run(corpus: Path, train_on_corpus: bool = True) -> dict[str, Any]:
     repos = sorted({r["repo"] for r in dev})
     t0 = time.perf_counter()
     predicted: dict[int, str] = {}
+    detail: dict[int, tuple[list[float], int]] = {}
     if train_on_corpus:
         with ProcessPoolExecutor(2) as pool:
             for result in pool.map(_fold, repos):
-                predicted.update(result)
+                for i, label, probs, floor in result:
+                    predicted[i] = label
+                    detail[i] = (probs, floor)
     else:
         scorer = Scorer.from_artifact(fit(project, _STATE["feats"][len(held):]))
         for i, r in enumerate(dev):
@@ -107,7 +125,7 @@ def run(corpus: Path, train_on_corpus: bool = True) -> dict[str, Any]:
         s = per_repo[r["repo"]]
         s[0] += 1
         s[1] += p == r["label"]
-        s[2] += {"Read": 0, "Write": 1, "Destructive": 2}[p] < {"Read": 0, "Write": 1, "Destructive": 2}[r["label"]]
+        s[2] += severity(p) < severity(r["label"])
     errors = [
         {"repo": r["repo"], "name": r["name"], "label": r["label"], "predicted": p}
         for r, p in zip(dev, pred, strict=True) if p != r["label"]
@@ -124,6 +142,7 @@ def run(corpus: Path, train_on_corpus: bool = True) -> dict[str, Any]:
         "baseline_annotations": metrics(truth, [annotation_baseline(r.get("annotations")) for r in dev]),
         "per_repo": {k: {"tools": v[0], "correct": v[1], "under": v[2]} for k, v in sorted(per_repo.items())},
         "errors": errors,
+        "detail": [detail.get(i) for i in range(len(dev))],
     }
 
 
@@ -161,7 +180,7 @@ def main() -> None:
         sys.exit(f"corpus not found: {args.corpus}")
     result = run(args.corpus, not args.no_corpus_training)
     if args.json:
-        print(json.dumps(result, indent=2))
+        print(json.dumps({k: v for k, v in result.items() if k != "detail"}, indent=2))
         return
     print(f"{result['tools']} tools, {result['repositories']} repositories, project rows "
           f"{result['training_rows_project']}, corpus in training (LORO): {result['train_on_corpus']}, "

@@ -47,9 +47,9 @@ __all__ = [
 ]
 
 #: P(Destructive) from which the answer is Destructive.
-DESTRUCTIVE_AT: Final = 0.3
+DESTRUCTIVE_AT: Final = 0.2
 #: P(Read) needed before the answer may be Read.
-READ_AT: Final = 0.6
+READ_AT: Final = 0.7
 RULESET: Final = "1.0"
 _MODEL_LINES: Final = 3
 
@@ -118,7 +118,9 @@ def classify(
     return _decide(probs, hits, feats, scorer)
 
 
-def _decide(probs: list[float], hits: list[Hit], feats: Mapping[str, float], scorer: Scorer) -> Classification:
+def _decide(
+    probs: list[float], hits: list[Hit], feats: Mapping[str, float], scorer: Scorer
+) -> Classification:
     p = dict(zip(LABELS, probs, strict=True))
     if p[DESTRUCTIVE] >= DESTRUCTIVE_AT:
         label = DESTRUCTIVE

@@ -12,6 +12,7 @@ bigrams, ``c:`` character n-grams of the name, ``d:``/``q:`` description words a
 
 from __future__ import annotations
 
+from itertools import pairwise
 from math import sqrt
 from typing import Final
 
@@ -21,10 +22,11 @@ __all__ = ["DESC_WORDS", "features"]
 
 #: Description words used for features (the rules read up to ``tokens.MAX_TEXT`` characters).
 DESC_WORDS: Final = 120
-_STOP: Final = frozenset(
+_STOP_WORDS = (
     "a an the of to in for and or on by with from is are be this that it its as at your you "
-    "if can will all any which when use using used".split()
+    "if can will all any which when use using used"
 )
+_STOP: Final = frozenset(_STOP_WORDS.split())
 
 
 def _block(out: dict[str, float], prefix: str, items: set[str], weight: float = 1.0) -> None:
@@ -41,7 +43,7 @@ def features(v: ToolView, hits: list[Hit]) -> dict[str, float]:
     if ws:
         out["v:" + ws[0]] = 1.0
         out["e:" + ws[-1]] = 0.5
-    _block(out, "b:", {a + "_" + b for a, b in zip(ws, ws[1:], strict=False)}, 0.7)
+    _block(out, "b:", {a + "_" + b for a, b in pairwise(ws)}, 0.7)
     joined = "^" + "_".join(ws) + "$"
     grams = set()
     for n in (3, 4, 5):
@@ -50,7 +52,7 @@ def features(v: ToolView, hits: list[Hit]) -> dict[str, float]:
     _block(out, "c:", grams, 0.8)
     dw = [w for w in v.text_words[:DESC_WORDS] if w not in _STOP]
     _block(out, "d:", set(dw))
-    _block(out, "q:", {a + "_" + b for a, b in zip(dw[:40], dw[1:40], strict=False)}, 0.6)
+    _block(out, "q:", {a + "_" + b for a, b in pairwise(dw[:40])}, 0.6)
     _block(out, "p:", set(v.param_words), 0.7)
     if not v.text:
         out["x:no_description"] = 1.0

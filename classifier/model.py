@@ -90,6 +90,7 @@ def fit(
     from sklearn.feature_extraction import DictVectorizer
     from sklearn.linear_model import LogisticRegression
     from sklearn.model_selection import StratifiedKFold
+    from threadpoolctl import threadpool_limits
 
     if len({r["label"] for r in rows}) < len(LABELS):
         raise InvalidInput("training data needs rows of every class: Read, Write and Destructive")
@@ -101,11 +102,13 @@ def fit(
     weights = _weights(rows)
     vec = DictVectorizer(sort=True)
     x = vec.fit_transform(feats)
-    base = LogisticRegression(C=C, max_iter=3000, class_weight="balanced")
+    base = LogisticRegression(C=C, max_iter=3000, tol=1e-3, class_weight="balanced")
     cal = CalibratedClassifierCV(
-        base, method="temperature", cv=StratifiedKFold(5, shuffle=True, random_state=0), ensemble=False
+        base, method="temperature", cv=StratifiedKFold(3, shuffle=True, random_state=0), ensemble=False
     )
-    cal.fit(x, y, sample_weight=weights)
+    # One BLAS thread: several threads on a small problem are far slower (and vary run to run).
+    with threadpool_limits(1):
+        cal.fit(x, y, sample_weight=weights)
     clf = cal.calibrated_classifiers_[0]
     lr = clf.estimator
     beta = float(clf.calibrators[0].beta_)

@@ -84,6 +84,7 @@ RULES: Final[tuple[Rule, ...]] = (
     Rule("R103", "risky_verb", DESTRUCTIVE, 0.6, "name uses '{verb}', which often replaces or undoes"),
     Rule("R111", "code_execution_name", DESTRUCTIVE, 0.9, "name says it runs code: '{words}'"),
     Rule("R112", "execute_verb", DESTRUCTIVE, 0.7, "name says '{verb}' (what it runs may be unbounded)"),
+    Rule("R113", "page_interaction", DESTRUCTIVE, 0.8, "'{verb}' on a live page may submit anything"),
     Rule("R121", "write_verb", WRITE, 0.8, "name starts with '{verb}'"),
     Rule("R122", "write_verb_in_name", WRITE, 0.8, "name contains the verb '{verb}'"),
     Rule("R123", "ambiguous_write_verb", WRITE, 0.5, "name starts with '{verb}' (verb or noun)"),
@@ -104,9 +105,11 @@ RULES: Final[tuple[Rule, ...]] = (
     Rule("R303", "code_parameter", DESTRUCTIVE, 0.85, "parameter '{param}' takes code or a command"),
     Rule("R304", "sql_write_parameter", DESTRUCTIVE, 0.8, "parameter '{param}' takes SQL that may write"),
     Rule("R305", "path_with_content", DESTRUCTIVE, 0.7, "parameters '{path}' and '{content}' write a file"),
-    Rule("R306", "output_file_parameter", DESTRUCTIVE, 0.45, "parameter '{param}' writes a file"),
+    Rule("R306", "output_file_parameter", DESTRUCTIVE, 0.8, "parameter '{param}' writes a file"),
     Rule("R307", "dry_run_parameter", WRITE, 0.6, "parameter '{param}' implies it changes something"),
     Rule("R308", "sql_parameter", DESTRUCTIVE, 0.5, "parameter '{param}' takes a query statement"),
+    Rule("R309", "database_query", DESTRUCTIVE, 0.8, "'{param}' takes a {engine} query, not read-only"),
+    Rule("R310", "filename_parameter", DESTRUCTIVE, 0.5, "parameter '{param}' may name a file to write"),
     Rule("R401", "annotation_read_only", READ, 0.85, "readOnlyHint is true"),
     Rule("R402", "annotation_destructive", DESTRUCTIVE, 0.85, "destructiveHint is true"),
     Rule("R403", "annotation_write", WRITE, 0.85, "readOnlyHint and destructiveHint are false"),
@@ -116,51 +119,55 @@ RULES_BY_ID: Final = {r.id: r for r in RULES}
 
 # --- the verb lexicon -------------------------------------------------------------------------
 
-DESTRUCTIVE_VERBS: Final = frozenset(
-    "delete remove drop destroy purge wipe truncate terminate kill revoke reset overwrite uninstall "
-    "erase unlink rm rmdir del evict flush prune nuke obliterate shred expunge discard clear "
-    "deprovision decommission deregister unregister unpublish demolish annihilate scrub "
-    "teardown forcepush".split()
+
+def _w(text: str) -> frozenset[str]:
+    return frozenset(text.split())
+
+
+DESTRUCTIVE_VERBS: Final = _w(
+    "delete remove drop destroy purge wipe truncate terminate kill revoke reset overwrite "
+    "uninstall erase unlink rm rmdir del evict flush prune nuke obliterate shred expunge discard "
+    "clear deprovision decommission deregister unregister unpublish demolish annihilate scrub "
+    "teardown forcepush"
 )
-RISKY_VERBS: Final = frozenset(
-    "cancel replace revert rollback restore rotate write put void refund detach disable ban "
-    "block suspend deactivate reassign unassign expire invalidate reindex rebuild migrate "
-    "format close stop abort reject transfer import".split()
+RISKY_VERBS: Final = _w(
+    "cancel replace revert rollback restore rotate write put void refund detach disable ban block "
+    "suspend deactivate reassign unassign expire invalidate reindex rebuild migrate format close "
+    "stop abort reject transfer import"
 )
-EXEC_VERBS: Final = frozenset("execute exec eval evaluate run invoke".split())
-CODE_WORDS: Final = frozenset(
-    "code command commands cmd shell bash sh zsh powershell script scripts python py javascript js "
-    "sql query queries statement cypher terminal repl sudo subprocess process cli kubectl".split()
+EXEC_VERBS: Final = _w("execute exec eval evaluate run invoke")
+CODE_WORDS: Final = _w(
+    "code command commands cmd shell bash sh zsh powershell script scripts python py javascript "
+    "js sql query queries statement cypher terminal repl sudo subprocess process cli kubectl"
 )
-ALWAYS_CODE: Final = frozenset("shell bash powershell terminal repl sudo subprocess".split())
-WRITE_VERBS: Final = frozenset(
+ALWAYS_CODE: Final = _w("shell bash powershell terminal repl sudo subprocess")
+WRITE_VERBS: Final = _w(
     "create add update edit modify insert append send publish upload start approve rename invite "
     "enable activate toggle move copy submit apply deploy install configure assign trigger "
     "subscribe unsubscribe patch save set upsert increment decrement restart reboot pause resume "
     "unsuspend retry rerun requeue provision attach mark reopen acknowledge ack mute unmute "
     "complete accept decline grant promote demote fork clone sync generate dispatch notify "
-    "forward register connect disconnect change click press fill navigate scroll hover drag "
-    "type upsert archive unarchive unlock enqueue schedule reschedule commit push merge reply "
-    "star unstar follow unfollow like react pin unpin tag untag label unlabel comment post "
-    "book reserve order buy purchase pay charge run store record log resolve bump scale "
-    "annotate rate vote share lock request transition escalate snooze claim initialize init "
-    "setup link upgrade downgrade build compile render".split()
+    "forward register connect disconnect change click press fill navigate scroll hover drag type "
+    "upsert archive unarchive unlock enqueue schedule reschedule commit push merge reply star "
+    "unstar follow unfollow like react pin unpin tag untag label unlabel comment post book "
+    "reserve order buy purchase pay charge run store record log resolve bump scale annotate rate "
+    "vote share lock request transition escalate snooze claim initialize init setup link upgrade "
+    "downgrade build compile render"
 )
 # Words that are as often nouns as verbs: they count only at the start of the name.
-NOUN_LIKE: Final = frozenset(
+NOUN_LIKE: Final = _w(
     "comment label tag post order message link share merge branch book schedule queue star pin "
     "lock rate review request vote record note reply run push commit transfer charge log store "
-    "type build render setup init format import close stop block".split()
+    "type build render setup init format import close stop block"
 )
-READ_VERBS: Final = frozenset(
+READ_VERBS: Final = _w(
     "get fetch list search find read describe show query count check validate preview explain "
-    "diff retrieve lookup look view inspect browse scan analyze analyse audit summarize "
-    "summarise compare calculate compute estimate convert lint verify ping whoami poll watch "
-    "tail grep cat ls stat echo parse detect recommend suggest autocomplete test measure "
-    "monitor trace profile visualize plot explore discover identify match rank score classify "
-    "predict forecast sample peek print capture screenshot snapshot resolve review dump "
-    "examine probe evaluate assess diagnose troubleshoot translate extract interpret "
-    "health status info details metadata".split()
+    "diff retrieve lookup look view inspect browse scan analyze analyse audit summarize summarise "
+    "compare calculate compute estimate convert lint verify ping whoami poll watch tail grep cat "
+    "ls stat echo parse detect recommend suggest autocomplete test measure monitor trace profile "
+    "visualize plot explore discover identify match rank score classify predict forecast sample "
+    "peek print capture screenshot snapshot resolve review dump examine probe evaluate assess "
+    "diagnose troubleshoot translate extract interpret health status info details metadata"
 ) - {"resolve", "evaluate"}
 
 
@@ -390,18 +397,28 @@ _CHECKS["R222"] = _phrase_check(
 )
 _CHECKS["R223"] = _phrase_check(r"\breturns? (?:a |the )?(?:list|details|information|summary|count)\b")
 
-_FORCE = frozenset("force overwrite force_delete allow_overwrite replace_existing purge hard_delete".split())
-_CONFIRM = frozenset("confirm confirmation confirmed i_understand are_you_sure acknowledge_risk".split())
-_CODE_PARAMS = frozenset(
-    "command cmd commands script code shell bash python javascript js snippet source_code python_code "
-    "js_code script_content shell_command code_snippet program".split()
+_FORCE = _w("force overwrite force_delete allow_overwrite replace_existing purge hard_delete")
+_CONFIRM = _w("confirm confirmation confirmed i_understand are_you_sure acknowledge_risk")
+_CODE_PARAMS = _w(
+    "command cmd commands script code shell bash python javascript js snippet source_code "
+    "python_code js_code script_content shell_command code_snippet program"
 )
-_SQL_PARAMS = frozenset("sql query_sql sql_query statement statements cypher raw_sql sql_statement".split())
+_SQL_PARAMS = _w("sql query_sql sql_query statement statements cypher raw_sql sql_statement")
 _SQL_WRITE = re.compile(r"\b(?:insert|update|delete|drop|alter|truncate|create|merge|ddl|dml|write)\b")
-_PATH_PARAMS = frozenset("path file filename file_path filepath file_name target_path dest destination".split())
-_CONTENT_PARAMS = frozenset("content contents data text body file_content new_content source".split())
-_OUT_PARAMS = frozenset("filename output output_path output_file save_path save_to out_file outfile".split())
-_DRY = frozenset("dry_run dryrun preview_only validate_only plan_only".split())
+_PATH_PARAMS = _w("path file filename file_path filepath file_name target_path dest destination")
+_CONTENT_PARAMS = _w("content contents data text body file_content new_content source")
+_OUT_PARAMS = _w(
+    "output_path output_file save_path save_to out_file outfile backup_path export_path "
+    "output_dir output_filename dest_path destination_path target_file"
+)
+_DB_ENGINES = _w(
+    "sql database db postgres postgresql mysql mariadb sqlite mssql oracle snowflake bigquery "
+    "redshift athena clickhouse influxdb influxql trino presto duckdb databricks cassandra cql "
+    "cypher neo4j warehouse"
+)
+_UI_VERBS = _w("click tap press type fill select submit drag check uncheck upload")
+_UI_CONTEXT = _w("browser page element selector ref web playwright puppeteer form ui button")
+_DRY = _w("dry_run dryrun preview_only validate_only plan_only")
 
 
 def _param_check(names: frozenset[str]) -> Check:
@@ -438,12 +455,26 @@ def _path_with_content(v: ToolView) -> Iterator[Values]:
         yield {"path": path, "content": content}
 
 
-@_check("R306")
-def _output_file_parameter(v: ToolView) -> Iterator[Values]:
-    for p in v.params:
-        if p in _OUT_PARAMS and p not in ("output",):
-            yield {"param": p}
-            return
+_CHECKS["R306"] = _param_check(_OUT_PARAMS)
+_CHECKS["R310"] = _param_check(frozenset({"filename", "file_name"}))
+
+
+@_check("R309")
+def _database_query(v: ToolView) -> Iterator[Values]:
+    if "query" not in v.params or _READ_ONLY.search(v.text):
+        return
+    engine = next((w for w in v.name_words if w in _DB_ENGINES), None)
+    if engine is None:
+        engine = next((w for w in v.text_words[:30] if w in _DB_ENGINES), None)
+    if engine is not None:
+        yield {"param": "query", "engine": engine}
+
+
+@_check("R113")
+def _page_interaction(v: ToolView) -> Iterator[Values]:
+    verb = next((w for w in v.words if w in _UI_VERBS), None)
+    if verb and (_UI_CONTEXT & (set(v.name_words) | v.param_words)):
+        yield {"verb": verb}
 
 
 @_check("R308")
