@@ -15,6 +15,7 @@ import typer
 from typer.core import TyperGroup
 
 from catalog.commands import catalog_cmds
+from catalog.commands import classify_cmds
 from catalog.commands import crawl_cmds
 from catalog.commands import extract_cmds
 from catalog.commands import introspect_cmds
@@ -86,6 +87,7 @@ def _root(
 
 
 catalog_cmds.register(app)
+classify_cmds.register(app)
 crawl_cmds.register(app)
 extract_cmds.register(app)
 introspect_cmds.register(app)
