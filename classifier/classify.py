@@ -15,6 +15,8 @@ How the evidence is combined:
 from __future__ import annotations
 
 import hashlib
+import multiprocessing as mp
+import os
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -33,7 +35,7 @@ from classifier.rules import (
     severity,
     view,
 )
-from classifier.scoring import ARTIFACT_PATH, Scorer, load_scorer
+from classifier.scoring import ARTIFACT_PATH, Matched, Scorer, load_scorer
 from classifier.tokens import clean
 
 __all__ = [
@@ -52,6 +54,7 @@ DESTRUCTIVE_AT: Final = 0.2
 READ_AT: Final = 0.7
 RULESET: Final = "1.0"
 _MODEL_LINES: Final = 3
+_PARALLEL_FROM: Final = 5000
 
 
 def mcp_annotations(label: str) -> dict[str, bool]:
@@ -113,13 +116,12 @@ def classify(
     scorer = scorer or load_scorer()
     v = view(name, description, input_schema, None if ignore_annotations else annotations)
     hits = evaluate(v, annotations=not ignore_annotations)
-    feats = features(v, hits)
-    probs = scorer.probs(feats)
-    return _decide(probs, hits, feats, scorer)
+    probs, matched = scorer.score(features(v, hits))
+    return _decide(probs, hits, matched)
 
 
 def _decide(
-    probs: list[float], hits: list[Hit], feats: Mapping[str, float], scorer: Scorer
+    probs: list[float], hits: list[Hit], matched: list[Matched]
 ) -> Classification:
     p = dict(zip(LABELS, probs, strict=True))
     if p[DESTRUCTIVE] >= DESTRUCTIVE_AT:
@@ -154,15 +156,37 @@ def _decide(
 
     idx = LABELS.index(label)
     rationale = [h.line for h in sorted(hits, key=lambda h: (-h.strength, h.rule.id))]
-    for fname, push in scorer.top_features(feats, idx, _MODEL_LINES):
+    for fname, push in Scorer.top_features(matched, idx, _MODEL_LINES):
         rationale.append(f"M {fname}: {push:+.2f}")
     return Classification(label, round(min(max(confidence, 0.0), 1.0), 3), rationale, flags)
 
 
+def _classify_chunk(args: tuple[list[Mapping[str, Any]], bool]) -> list[Classification]:
+    tools, ignore = args
+    return classify_many(tools, ignore_annotations=ignore, workers=1)
+
+
 def classify_many(
-    tools: Iterable[Mapping[str, Any]], *, ignore_annotations: bool = False, scorer: Scorer | None = None
+    tools: Iterable[Mapping[str, Any]],
+    *,
+    ignore_annotations: bool = False,
+    scorer: Scorer | None = None,
+    workers: int | None = None,
 ) -> list[Classification]:
-    """Class many tool objects (keys ``name``, ``description``, ``input_schema``, ``annotations``)."""
+    """Class many tool objects (keys ``name``, ``description``, ``input_schema``, ``annotations``).
+
+    Large batches with the shipped model are split over ``workers`` processes (default: one per
+    CPU); results keep input order.
+    """
+    items = list(tools)
+    n_workers = workers or os.cpu_count() or 1
+    forkable = "fork" in mp.get_all_start_methods()
+    if n_workers > 1 and scorer is None and len(items) >= _PARALLEL_FROM and forkable:
+        load_scorer()  # loaded once, inherited by the forked workers
+        size = -(-len(items) // (n_workers * 4))
+        chunks = [(items[i : i + size], ignore_annotations) for i in range(0, len(items), size)]
+        with mp.get_context("fork").Pool(n_workers) as pool:
+            return [c for part in pool.map(_classify_chunk, chunks) for c in part]
     return [
         classify(
             t.get("name"),  # type: ignore[arg-type]
@@ -172,5 +196,5 @@ def classify_many(
             ignore_annotations=ignore_annotations,
             scorer=scorer,
         )
-        for t in tools
+        for t in items
     ]

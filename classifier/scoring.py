@@ -12,13 +12,17 @@ import hashlib
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from heapq import nlargest
 from math import exp
 from pathlib import Path
 from typing import Any, Final
 
 from classifier.errors import ClassifierError
 
-__all__ = ["ARTIFACT_PATH", "Scorer", "load_scorer"]
+__all__ = ["ARTIFACT_PATH", "Matched", "Scorer", "load_scorer"]
+
+#: A feature found in the model: its name, its value and its weight per class.
+Matched = tuple[str, float, tuple[float, ...]]
 
 ARTIFACT_PATH: Final = Path(__file__).resolve().parent / "data" / "model.json.gz"
 
@@ -43,35 +47,40 @@ class Scorer:
             meta=dict(artifact.get("meta", {})),
         )
 
-    def logits(self, feats: Mapping[str, float]) -> list[float]:
+    def score(self, feats: Mapping[str, float]) -> tuple[list[float], list[Matched]]:
+        """Calibrated probabilities, and the known features with their weights (for the rationale)."""
         z0, z1, z2 = self.intercept
         w = self.weights
+        matched = []
         for k, v in feats.items():
             ws = w.get(k)
             if ws is not None:
                 z0 += ws[0] * v
                 z1 += ws[1] * v
                 z2 += ws[2] * v
-        return [z0, z1, z2]
-
-    def probs(self, feats: Mapping[str, float]) -> list[float]:
-        z = [self.beta * x for x in self.logits(feats)]
+                matched.append((k, v, ws))
+        b = self.beta
+        z = (b * z0, b * z1, b * z2)
         top = max(z)
         e = [exp(x - top) for x in z]
-        s = sum(e)
-        return [x / s for x in e]
+        s = e[0] + e[1] + e[2]
+        return [x / s for x in e], matched
 
-    def top_features(self, feats: Mapping[str, float], label: int, k: int = 3) -> list[tuple[str, float]]:
-        """The features that pushed most towards ``label`` against the other classes."""
-        scored = []
-        for name, v in feats.items():
-            ws = self.weights.get(name)
-            if ws is not None:
-                push = v * (ws[label] - (sum(ws) - ws[label]) / (len(ws) - 1))
-                if push > 0:
-                    scored.append((push, name))
-        scored.sort(key=lambda t: (-t[0], t[1]))
-        return [(name, push) for push, name in scored[:k]]
+    def probs(self, feats: Mapping[str, float]) -> list[float]:
+        return self.score(feats)[0]
+
+    @staticmethod
+    def top_features(
+        matched: list[Matched], label: int, k: int = 3
+    ) -> list[tuple[str, float]]:
+        """The features that pushed most towards ``label`` against the mean of the other classes."""
+        pushes = []
+        for name, v, ws in matched:
+            push = v * (1.5 * ws[label] - 0.5 * (ws[0] + ws[1] + ws[2]))
+            if push > 0:
+                pushes.append((push, name))
+        best = nlargest(k, pushes)
+        return [(name, push) for push, name in best]
 
 
 _CACHE: dict[Path, Scorer] = {}
