@@ -91,6 +91,7 @@ RULES: Final[tuple[Rule, ...]] = (
     Rule("R131", "read_verb", READ, 0.7, "name starts with '{verb}'"),
     Rule("R132", "read_verb_in_name", READ, 0.4, "name contains the verb '{verb}'"),
     Rule("R141", "no_known_verb", WRITE, 0.2, "name has no known verb"),
+    Rule("R142", "no_words", WRITE, 0.8, "name has no words to judge by"),
     Rule("R201", "destructive_phrase", DESTRUCTIVE, 0.85, "description says '{phrase}'"),
     Rule("R202", "code_execution_phrase", DESTRUCTIVE, 0.9, "description says '{phrase}'"),
     Rule("R203", "removal_phrase", DESTRUCTIVE, 0.6, "description says '{phrase}'"),
@@ -333,6 +334,12 @@ _ALL_VERBS = DESTRUCTIVE_VERBS | RISKY_VERBS | EXEC_VERBS | WRITE_VERBS | READ_V
 @_check("R141")
 def _no_known_verb(v: ToolView) -> Iterator[Values]:
     if v.words and not any(_verb(w, _ALL_VERBS) for w in v.name_words):
+        yield {}
+
+
+@_check("R142")
+def _no_words(v: ToolView) -> Iterator[Values]:
+    if not v.name_words:
         yield {}
 
 

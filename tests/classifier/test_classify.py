@@ -1,0 +1,157 @@
+"""classify(): the decision, the output shape, annotations and conflicts, bad input."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+import time
+
+import pytest
+
+import classifier
+from classifier import Classification, InvalidInput, classify, classify_many
+
+
+def test_fetch_playback_progress_is_read_with_a_checkable_rationale() -> None:
+    c = classify("fetch_playback_progress")
+    assert c.label == "Read"
+    assert c.rationale[0] == "R131 read_verb: name starts with 'fetch'"
+    assert all(re.fullmatch(r"(R\d{3} [a-z0-9_]+: .+|M \S+: [+-]\d+\.\d\d)", line) for line in c.rationale)
+
+
+@pytest.mark.parametrize(
+    ("name", "description", "schema", "label"),
+    [
+        ("delete_repo", None, None, "Destructive"),
+        ("mcp__github__delete_repo", None, None, "Destructive"),
+        ("execute_sql", "Execute any SQL statement.", {"properties": {"sql": {}}}, "Destructive"),
+        ("run_command", "Run a shell command on the host.", {"properties": {"command": {}}}, "Destructive"),
+        ("create_issue", "Create a new issue.", {"properties": {"title": {}, "body": {}}}, "Write"),
+        ("send_message", "Send a chat message.", {"properties": {"channel": {}, "text": {}}}, "Write"),
+        ("list_repositories", "List repositories of the user.", {"properties": {"owner": {}}}, "Read"),
+        ("search_code", "Search code across repositories.", {"properties": {"query": {}}}, "Read"),
+        ("write_file", "Write content to a file, replacing it.", {"properties": {"path": {}, "content": {}}},
+         "Destructive"),
+    ],
+)
+def test_clear_cases(name: str, description: str | None, schema: dict | None, label: str) -> None:
+    assert classify(name, description, schema).label == label
+
+
+def test_to_dict_shape_and_annotation_values() -> None:
+    cases = (("list_users", True, False), ("create_user", False, False), ("delete_user", False, True))
+    for name, ro, de in cases:
+        d = classify(name).to_dict()
+        assert set(d) == {"label", "confidence", "rationale", "flags", "annotations"}
+        assert d["annotations"] == {"readOnlyHint": ro, "destructiveHint": de}
+        assert 0.0 <= d["confidence"] <= 1.0
+
+
+def test_annotation_conflicting_with_strong_evidence_flags_and_keeps_severe() -> None:
+    c = classify("delete_repo", annotations={"readOnlyHint": True})
+    assert c.label == "Destructive"
+    assert [f["id"] for f in c.flags] == ["F101"]
+    flag = c.flags[0]
+    assert flag["name"] == "annotation-conflict" and flag["severity"] == "medium"
+    assert "R101" in flag["evidence"] and "Read" in flag["evidence"]
+
+
+def test_annotations_decide_when_they_do_not_contradict_strong_evidence() -> None:
+    assert classify("widget_state", annotations={"readOnlyHint": True}).label == "Read"
+    assert classify("widget_state", annotations={"destructiveHint": True}).label == "Destructive"
+    assert classify("get_widget", annotations={"destructiveHint": True}).label == "Destructive"
+    assert classify("get_widget", annotations={"destructiveHint": True}).flags == []
+
+
+def test_ignore_annotations() -> None:
+    c = classify("widget_state", annotations={"destructiveHint": True}, ignore_annotations=True)
+    assert not any(line.startswith("R4") for line in c.rationale)
+    assert classify("delete_repo", annotations={"readOnlyHint": True}, ignore_annotations=True).flags == []
+
+
+@pytest.mark.parametrize("name", ["", "   ", "\u200b\u200d", "\U000e0067\U000e0065\U000e0074", None])
+def test_empty_name_is_invalid(name: str | None) -> None:
+    with pytest.raises(InvalidInput, match="empty"):
+        classify(name)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"description": 5}, "description"),
+        ({"input_schema": []}, "input_schema"),
+        ({"annotations": "x"}, "annotations"),
+    ],
+)
+def test_ill_typed_fields_are_invalid(kwargs: dict, message: str) -> None:
+    with pytest.raises(InvalidInput, match=message):
+        classify("get_x", **kwargs)
+
+
+def test_ten_megabyte_description_is_fast() -> None:
+    classify("warm_up")
+    text = "Deletes everything permanently. " + "lorem ipsum " * (10 * 1024 * 1024 // 12)
+    t0 = time.perf_counter()
+    c = classify("do_thing", text)
+    assert time.perf_counter() - t0 < 0.5
+    assert c.label == "Destructive"
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "\u200bget\u200c_\u200duser\u2060", "🔥🔥🔥", "get_👍_status", "获取用户", "удалить_файл",
+        "\u202eresu_teg", "a" * 100_000, "\x00\x01get",
+    ],
+)
+def test_odd_names_never_crash(name: str) -> None:
+    c = classify(name, "\u200b描述 🔥", {"properties": {"\u200bpath": {"description": "😀"}}})
+    assert c.label in ("Read", "Write", "Destructive")
+
+
+def test_invisible_characters_do_not_hide_a_verb() -> None:
+    assert classify("del\u200bete_\u200drepo").label == "Destructive"
+
+
+def test_emoji_only_name_leans_severe() -> None:
+    assert classify("🔥🔥🔥").label != "Read"
+
+
+def test_classify_many_keeps_order_and_matches_classify() -> None:
+    tools = [{"name": n} for n in ("list_a", "delete_b", "create_c")] * 3
+    got = classify_many(tools)
+    assert [c.label for c in got] == [classify(t["name"]).label for t in tools]
+    assert all(isinstance(c, Classification) for c in got)
+
+
+def test_classify_many_in_parallel_equals_serial() -> None:
+    tools = [{"name": f"{v}_item_{i}", "description": "x"} for i in range(3000) for v in ("get", "delete")]
+    assert [c.to_dict() for c in classify_many(tools, workers=2)] == [
+        c.to_dict() for c in classify_many(tools, workers=1)
+    ]
+
+
+def test_version_names_ruleset_artifact_and_code() -> None:
+    assert re.fullmatch(r"1\.0\+[0-9a-f]{8}\.[0-9a-f]{8}", classifier.CLASSIFIER_VERSION)
+
+
+def test_all_is_sorted_and_exported() -> None:
+    # isort-style order, as ruff's RUF022 keeps it: CONSTANTS, then Classes, then functions.
+    def key(n: str) -> tuple[int, str]:
+        return (0 if n.isupper() else 1 if n[0].isupper() else 2, n)
+
+    assert classifier.__all__ == sorted(classifier.__all__, key=key)
+    for name in classifier.__all__:
+        assert hasattr(classifier, name)
+
+
+def test_inference_and_import_do_not_load_sklearn() -> None:
+    code = (
+        "import sys, classifier; assert 'numpy' not in sys.modules; "
+        "c = classifier.classify('delete_repo'); classifier.CLASSIFIER_VERSION; "
+        "bad = [m for m in sys.modules if m.split('.')[0] in ('sklearn', 'scipy', 'numpy')]; "
+        "print(c.label, bad)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "Destructive []"
