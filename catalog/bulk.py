@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from datetime import UTC, datetime
+from operator import itemgetter
 from typing import Any
 
 from sqlalchemy import JSON, Connection, Table
@@ -40,7 +41,7 @@ def _pg_time(value: datetime) -> datetime:
 def bulk_insert(
     conn: Connection, table: Table, rows: Sequence[dict[str, Any]], *, ignore_conflicts: bool = False
 ) -> None:
-    """INSERT every row (dicts keyed by column name; missing keys are NULL) in one executemany."""
+    """INSERT every row (dicts with a value for every column but the key) in one executemany."""
     if not rows:
         return
     columns = [c for c in table.columns if not (c.primary_key and c.name not in rows[0])]
@@ -68,15 +69,14 @@ def bulk_insert(
             held = times[value] = time_of(value)
         return held
 
-    converters: list[Any] = []
-    for column in columns:
-        if isinstance(column.type, JSON):
-            converters.append(as_json)
-        elif isinstance(column.type, UTCDateTime):
-            converters.append(as_time)
-        else:
-            converters.append(None)
     names = [c.name for c in columns]
-    pairs = list(zip(names, converters, strict=True))
-    params = [tuple(row.get(n) if f is None else f(row.get(n)) for n, f in pairs) for row in rows]
+    get_all = itemgetter(*names)
+    encoded = [(i, as_json) for i, c in enumerate(columns) if isinstance(c.type, JSON)]
+    encoded += [(i, as_time) for i, c in enumerate(columns) if isinstance(c.type, UTCDateTime)]
+    params = []
+    for row in rows:
+        values = list(get_all(row)) if len(names) > 1 else [get_all(row)]
+        for i, convert in encoded:
+            values[i] = convert(values[i])
+        params.append(tuple(values))
     conn.exec_driver_sql(sql, params)
