@@ -104,8 +104,13 @@ def _count_errors(root: ts.Node) -> int:
     return n
 
 
-def extract_tree(path: Path | str, *, include_tests: bool = False) -> ExtractResult:
-    """Every tool declared in the source under `path` (a folder or one file)."""
+def extract_tree(
+    path: Path | str, *, include_tests: bool = False, keep_dirs: frozenset[str] = frozenset()
+) -> ExtractResult:
+    """Every tool declared in the source under `path` (a folder or one file).
+
+    `keep_dirs` are folder names read although SKIP_DIRS has them (a package archive's
+    `dist/` or `build/` is the only code it ships)."""
     root = Path(path)
     project = Project(root if root.is_dir() else root.parent)
     result = ExtractResult(root=project.root)
@@ -113,7 +118,9 @@ def extract_tree(path: Path | str, *, include_tests: bool = False) -> ExtractRes
         extract_file(project, root, result)
         result.skipped.extend(project.skipped)
         return result
-    skip = SKIP_DIRS - ({"test", "tests", "__tests__", "testing", "e2e"} if include_tests else set())
+    skip = (
+        SKIP_DIRS - ({"test", "tests", "__tests__", "testing", "e2e"} if include_tests else set()) - keep_dirs
+    )
     for dirpath, dirnames, filenames in os.walk(project.root):
         dirnames[:] = sorted(
             d
