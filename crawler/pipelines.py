@@ -12,7 +12,6 @@ the source and the record; the crawl goes on.
 
 from __future__ import annotations
 
-import inspect
 import logging
 from typing import Any, Self
 
@@ -34,7 +33,6 @@ __all__ = [
     "StorePipeline",
     "ToolsPipeline",
     "ValidatePipeline",
-    "classify_pending",
     "mentioned_packages",
     "merge_records",
 ]
@@ -219,23 +217,29 @@ class ToolsPipeline(_Stage):
 
 
 class ExtractPipeline(_Stage):
-    """Hands servers without listed tools to `MCPCAT_EXTRACTOR` in a thread (when enabled).
+    """Finds tools for servers that no source listed, in worker threads (when enabled).
 
-    The extractor is `f(record: ServerRecord) -> list[ToolRecord] | None` and sets each
-    tool's origin itself ({"kind": "extracted", ...}). A failure is counted, not fatal.
+    `MCPCAT_EXTRACTOR` names either a class with `from_crawler(crawler)` whose instance has
+    `source(record, introspect_only=...) -> crawler.sourcing.Sourced` (the default,
+    `crawler.sourcing:Sourcer`: live remote, then repository archive, then package archive),
+    or a plain `f(record: ServerRecord) -> list[ToolRecord] | None`. Each tool's origin is set
+    by the extractor. At most MCPCAT_EXTRACT_WORKERS servers are worked on at once across the
+    whole process. A server's failures are counted under mcpcat/extract/* and kept in the run's
+    errors, but do not spend the source's error budget: a registry full of servers without
+    reachable source must not stop its crawl. An extractor that raises is a counted error.
     """
 
     def __init__(self, crawler: Crawler) -> None:
         super().__init__(crawler)
         self.extract: Any = None  # off: a pass-through (NotConfigured would log a warning each run)
         self.pending: set[Any] = set()
-        if not crawler.settings.getbool("MCPCAT_EXTRACT_ENABLED"):
+        s = crawler.settings
+        self.always_introspect = set(s.getlist("MCPCAT_INTROSPECT_SOURCES"))
+        if not s.getbool("MCPCAT_EXTRACT_ENABLED"):
             return
-        path = crawler.settings.get("MCPCAT_EXTRACTOR", "").replace(":", ".")
-        try:
-            self.extract = load_object(path)
-        except (ImportError, NameError, ValueError, AttributeError) as e:
-            raise NotConfigured(f"extractor {path!r} not available: {e}") from None
+        path = s.get("MCPCAT_EXTRACTOR", "").replace(":", ".")
+        self.extract = _shared_extractor(path, crawler)
+        self.sem = _shared_semaphore(max(1, s.getint("MCPCAT_EXTRACT_WORKERS", 2)))
 
     def process_item(self, item: Any) -> Any:
         if isinstance(item, PageDone) and self.pending:
@@ -244,14 +248,26 @@ class ExtractPipeline(_Stage):
 
             return DeferredList(list(self.pending), consumeErrors=True).addCallback(lambda _: item)
         record = item.record if isinstance(item, ServerItem) else None
-        if self.extract is None or record is None or record.tools or not record.repository_url:
+        if self.extract is None or record is None:
+            return item
+        introspect_only = bool(record.tools)
+        if introspect_only and not (record.remotes and item.source in self.always_introspect):
+            return item
+        if not (record.repository_url or record.remotes or record.packages):
             return item
 
-        def done(tools: list[ToolRecord] | None) -> Any:
+        def done(result: Any) -> Any:
+            tools, complete, via = _unpack_result(result)
+            for problem in getattr(result, "problems", ()):
+                _note(self.crawler, problem.kind, record.key, problem.message)
+            if getattr(result, "skipped", None):
+                _count(self.crawler, "extract/skipped")
             if tools:
                 record.tools = list(tools)
-                record.tools_complete = True
+                record.tools_complete = complete
                 _count(self.crawler, "tools", len(tools))
+                _count(self.crawler, f"extract/servers_{via or 'extracted'}")
+            _count(self.crawler, "extract/downloads", int(getattr(result, "downloads", 0)))
             return item
 
         def failed(failure: Any) -> Any:
@@ -260,7 +276,11 @@ class ExtractPipeline(_Stage):
 
         from twisted.internet.threads import deferToThread
 
-        d = deferToThread(self.extract, record)
+        extract = self.extract
+        if hasattr(extract, "source"):
+            d = self.sem.run(deferToThread, extract.source, record, introspect_only=introspect_only)
+        else:
+            d = self.sem.run(deferToThread, extract, record)
         d.addCallbacks(done, failed)
         self.pending.add(d)
 
@@ -269,6 +289,53 @@ class ExtractPipeline(_Stage):
             return result
 
         return d.addBoth(settle)
+
+
+# One extractor and one worker limit per process: sources crawled at once share them, so a
+# server listed by several sources is fetched once and at most N archives are worked on.
+_EXTRACTORS: dict[str, Any] = {}
+_SEMAPHORE: list[Any] = []
+
+
+def _shared_extractor(path: str, crawler: Crawler) -> Any:
+    if path not in _EXTRACTORS:
+        try:
+            obj = load_object(path)
+        except (ImportError, NameError, ValueError, AttributeError) as e:
+            raise NotConfigured(f"extractor {path!r} not available: {e}") from None
+        _EXTRACTORS[path] = obj.from_crawler(crawler) if hasattr(obj, "from_crawler") else obj
+    return _EXTRACTORS[path]
+
+
+def _shared_semaphore(workers: int) -> Any:
+    from twisted.internet.defer import DeferredSemaphore
+
+    if not _SEMAPHORE:
+        _SEMAPHORE.append(DeferredSemaphore(workers))
+    return _SEMAPHORE[0]
+
+
+def _unpack_result(result: Any) -> tuple[list[ToolRecord], bool, str | None]:
+    """(tools, complete, via) from a Sourced or a plain list (extracted lists are complete)."""
+    if result is None:
+        return [], False, None
+    if isinstance(result, list):
+        return result, bool(result), None
+    return list(result.tools), bool(result.complete), result.via
+
+
+def _note(crawler: Crawler, kind: str, record: str, message: str) -> None:
+    """A server whose tools could not be sourced: counted, logged and kept, outside the budget."""
+    _count(crawler, "extract/problems")
+    _count(crawler, f"extract/{kind}")
+    spider = crawler.spider
+    source = getattr(spider, "source", None) or (spider.name if spider else "?")
+    log.warning("%s: extract %s %s: %s", source, kind, record, message)
+    errors = getattr(spider, "errors", None)
+    if isinstance(errors, list) and len(errors) < getattr(spider, "errors_kept", 200):
+        errors.append(
+            {"source": source, "kind": f"extract_{kind}", "record": record[:300], "message": message[:500]}
+        )
 
 
 def merge_records(a: ServerRecord, b: ServerRecord) -> ServerRecord:
@@ -291,43 +358,6 @@ def merge_records(a: ServerRecord, b: ServerRecord) -> ServerRecord:
     return a
 
 
-def _classify_records(records: Any) -> list[dict[str, Any]]:
-    """The store's `Classify` over `classifier.classify`; a definition the classifier refuses
-    is called Destructive with confidence 0 (worst case, DESIGN.md) and says why."""
-    import classifier
-
-    out = []
-    for r in records:
-        try:
-            out.append(classifier.classify(r.name, r.description, r.input_schema, r.annotations).to_dict())
-        except classifier.ClassifierError as e:
-            out.append(
-                {
-                    "label": "Destructive",
-                    "confidence": 0.0,
-                    "rationale": [f"unclassifiable: {e}"],
-                    "flags": [],
-                }
-            )
-    return out
-
-
-def classify_pending(catalog: Any) -> int:
-    """Catalog.classify_pending() with no arguments (the agreed interface) or, while the store
-    wants the classifier injected, with `classifier.classify` and CLASSIFIER_VERSION."""
-    method = catalog.classify_pending
-    required = [
-        p
-        for p in inspect.signature(method).parameters.values()
-        if p.default is inspect.Parameter.empty and p.kind is p.POSITIONAL_OR_KEYWORD
-    ]
-    if not required:
-        return int(method())
-    import classifier
-
-    return int(method(_classify_records, classifier.CLASSIFIER_VERSION))
-
-
 def _origin_rank(origin: dict[str, Any] | None, order: list[str]) -> int:
     """Lower is more trusted: a live server's own list, then sources in MCPCAT_TOOL_SOURCES
     order, then other sources, then static extraction."""
@@ -339,29 +369,6 @@ def _origin_rank(origin: dict[str, Any] | None, order: list[str]) -> int:
         source = origin.get("source")
         return 1 + (order.index(source) if source in order else len(order))
     return 2 + len(order)
-
-
-def stored_tool_origins(catalog: Any, keys: list[str]) -> dict[str, dict[str, Any]]:
-    """The origin of each server's current tools, by key (read-only, one query per 500 keys).
-
-    Uses the store's engine and tables because Catalog has no bulk read of tool origins yet."""
-    from sqlalchemy import select
-
-    from catalog import models as m
-
-    tools, servers = m.Tool.__table__, m.Server.__table__
-    out: dict[str, dict[str, Any]] = {}
-    with catalog.engine.connect() as conn:
-        for start in range(0, len(keys), 500):
-            query = (
-                select(servers.c.key, tools.c.origin)
-                .join(servers, servers.c.id == tools.c.server_id)
-                .where(servers.c.key.in_(keys[start : start + 500]), tools.c.removed_at.is_(None))
-            )
-            for key, origin in conn.execute(query):
-                if isinstance(origin, dict):
-                    out.setdefault(key, origin)
-    return out
 
 
 class StorePipeline(_Stage):
@@ -438,13 +445,14 @@ class StorePipeline(_Stage):
         with_tools = [r for r in records if r.tools]
         if not with_tools:
             return
-        stored = stored_tool_origins(self.catalog, [r.key for r in with_tools])
+        stored = self.catalog.tool_origins([r.key for r in with_tools])
         for rec in with_tools:
             have = stored.get(rec.key)
-            if have is None:
+            if not have:
                 continue
+            best = min(_origin_rank(o, self.tool_sources) for o in have)
             mine = rec.tools[0].origin
-            if _origin_rank(have, self.tool_sources) < _origin_rank(mine, self.tool_sources):
+            if best < _origin_rank(mine, self.tool_sources):
                 rec.tools, rec.tools_complete = [], False
                 _count(self.crawler, "tools_deferred")
 
@@ -480,7 +488,7 @@ class StorePipeline(_Stage):
                 write_checkpoint(self.jobdir, self.source, self.checkpoint)
             if self.classify:
                 try:
-                    _count(self.crawler, "classified", classify_pending(self.catalog))
+                    _count(self.crawler, "classified", int(self.catalog.classify_pending()))
                 except Exception as e:  # the classifier is another package: report, keep the data
                     _fail(self.crawler, "classify", self.source, f"{type(e).__name__}: {e}")
         finally:

@@ -1,8 +1,8 @@
 """PyPI's JSON API (`/pypi/<name>/json`) for the Python packages other sources name.
 
 PyPI has no search: the names come from the `names` argument (comma separated), the packages
-the sources crawled before it in this process named (`registryType: pypi`), and the catalog
-(when it can list stored packages). Without any, the source has nothing to do.
+the sources crawled before it in this process named (`registryType: pypi`), and the catalog's
+stored PyPI packages (`Catalog.package_identifiers`). Without any, the source has nothing to do.
 """
 
 from __future__ import annotations
@@ -37,18 +37,18 @@ def repository_of(info: dict[str, Any]) -> str | None:
 
 
 def catalog_names(db_url: str | None) -> set[str]:
-    """PyPI names stored in the catalog, if the store offers a way to list them (else empty)."""
+    """PyPI names stored in the catalog (empty when there is no catalog yet)."""
     if not db_url:
         return set()
-    try:
-        from catalog.store import Catalog
+    from catalog.errors import CatalogError
+    from catalog.store import Catalog
 
+    try:
         cat = Catalog(db_url)
-    except Exception:
+    except CatalogError:
         return set()
     try:
-        lister = getattr(cat, "package_identifiers", None)
-        return set(lister("pypi")) if callable(lister) else set()
+        return set(cat.package_identifiers("pypi"))
     finally:
         cat.close()
 
