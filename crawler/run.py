@@ -48,6 +48,9 @@ class SourceResult:
     retries: int = 0
     seconds: float = 0.0
     store: dict[str, int] = field(default_factory=dict)
+    # Tools found for servers no source listed them for: servers_introspected,
+    # servers_repository/npm/pypi, downloads, skipped (up to date), problems and their kinds.
+    extract: dict[str, int] = field(default_factory=dict)
     error_list: list[dict[str, Any]] = field(default_factory=list)
 
     @property
@@ -141,14 +144,23 @@ def run_crawl(
     base_urls: dict[str, str] | None = None,
     overrides: dict[str, str] | None = None,
     full: bool = False,
+    extract: bool = True,
     progress: Progress | None = None,
 ) -> CrawlResult:
     """Crawl `sources` (all by default) into the catalog at `db_url`; never raises on a source's
-    failure (that is its SourceResult), only BadArgument before anything starts."""
+    failure (that is its SourceResult), only BadArgument before anything starts.
+
+    With `extract` (the default), servers no source lists tools for are introspected when
+    they list a remote, else read from their repository or package archive
+    (crawler.sourcing); `extract=False` (`--no-extract`) turns both off, and so does the
+    setting MCPCAT_EXTRACT_ENABLED=false."""
     base_urls = dict(base_urls or {})
     if limit is not None and limit < 1:
         raise BadArgument("--limit must be at least 1")
-    settings = _settings(db_url, {"MCPCAT_CLASSIFY": "false", **(overrides or {})})
+    defaults = {"MCPCAT_CLASSIFY": "false"}
+    settings = _settings(db_url, {**defaults, **(overrides or {})})
+    if not extract:
+        settings.set("MCPCAT_EXTRACT_ENABLED", False, priority="cmdline")
     pairs = _resolve(sources, settings)
     names = [s for s, _ in pairs]
     for name, url in base_urls.items():
@@ -179,6 +191,8 @@ def run_crawl(
                 counts[f"{r.source}.{key}"] = getattr(r, key)
             for key, value in r.store.items():
                 counts[f"{r.source}.{key}"] = value
+            for key, value in r.extract.items():
+                counts[f"{r.source}.extract.{key}"] = value
         errors += [
             {"source": r.source, "kind": "source_failed", "record": r.source, "message": r.note}
             for r in results
@@ -192,10 +206,8 @@ def run_crawl(
 
 def _classify(catalog: Any, errors: list[dict[str, Any]]) -> int:
     """Classify what the crawl added; a classifier failure is a run error, not a lost crawl."""
-    from crawler.pipelines import classify_pending
-
     try:
-        return classify_pending(catalog)
+        return int(catalog.classify_pending())
     except Exception as e:  # the classifier is another package: any failure is reported
         log.warning("classification failed: %s: %s", type(e).__name__, e)
         errors.append(
@@ -267,6 +279,11 @@ def _crawl(
         r.retries = int(stats.get("retry/count", 0))
         r.store = {
             k.removeprefix("mcpcat/store/"): int(v) for k, v in stats.items() if k.startswith("mcpcat/store/")
+        }
+        r.extract = {
+            k.removeprefix("mcpcat/extract/"): int(v)
+            for k, v in stats.items()
+            if k.startswith("mcpcat/extract/")
         }
         spider = getattr(crawler, "spider", None)
         if spider is None or r.status == "failed":

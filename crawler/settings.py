@@ -75,11 +75,38 @@ MCPCAT_DB = os.environ.get("MCPCAT_DB", "sqlite:///catalog.db")
 MCPCAT_JOBDIR = os.path.abspath(os.environ.get("MCPCAT_JOBDIR", ".mcpcat/jobs"))
 MCPCAT_STORE_BATCH = 250
 MCPCAT_CLASSIFY = True
-# Static extraction of tools from source archives for servers no source lists tools for
-# (crawler.extract, another issue). Off by default; `MCPCAT_EXTRACTOR` names a callable
-# `f(record: ServerRecord) -> list[ToolRecord] | None`, run in a thread.
-MCPCAT_EXTRACT_ENABLED = False
-MCPCAT_EXTRACTOR = "crawler.extract:extract_server_tools"
+# Tools for servers no source lists tools for (crawler.sourcing): introspect a listed remote,
+# else extract from the repository archive, else from the npm / PyPI package archive. On by
+# default (`mcpcat crawl --no-extract` turns it off). `MCPCAT_EXTRACTOR` names a class with
+# `from_crawler` (see crawler.pipelines.ExtractPipeline) or a callable
+# `f(record: ServerRecord) -> list[ToolRecord] | None`, run in worker threads.
+MCPCAT_EXTRACT_ENABLED = True
+MCPCAT_EXTRACTOR = "crawler.sourcing:Sourcer"
+# Servers worked on at once, in the whole process (each: a download, an unpack, a parse).
+MCPCAT_EXTRACT_WORKERS = 2
+# Per-server caps: archive bytes downloaded and unpacked, files, seconds per HTTP read, and
+# a wall-clock budget checked between steps.
+MCPCAT_EXTRACT_MAX_DOWNLOAD = 50 * 1024 * 1024
+MCPCAT_EXTRACT_MAX_UNPACKED = 200 * 1024 * 1024
+MCPCAT_EXTRACT_MAX_FILES = 20_000
+MCPCAT_EXTRACT_TIMEOUT = 30.0
+MCPCAT_EXTRACT_SERVER_SECONDS = 120.0
+# False: introspection only, no archive downloads.
+MCPCAT_EXTRACT_ARCHIVES = True
+# Archive hosts; MCPCAT_URL_GITHUB_ARCHIVE, MCPCAT_URL_NPM_ARCHIVE, MCPCAT_URL_PYPI_ARCHIVE
+# in the environment override them (tests point them at a mirror).
+MCPCAT_ARCHIVE_URLS = {
+    "github": "https://api.github.com",
+    "npm": "https://registry.npmjs.org",
+    "pypi": "https://pypi.org",
+}
+# Live introspection (tools/list) of a server's streamable-HTTP / SSE remote: the whole run
+# is capped at MCPCAT_INTROSPECT_TIMEOUT seconds (answers at 2 MB, 20 pages).
+MCPCAT_INTROSPECT_ENABLED = True
+MCPCAT_INTROSPECT_TIMEOUT = 10.0
+# Sources whose servers are introspected even when the source lists their tools (a live
+# server's own list is the most trusted).
+MCPCAT_INTROSPECT_SOURCES: list[str] = []
 # Errors (bad records, failed requests) one source may have before it is stopped as failed.
 MCPCAT_ERROR_BUDGET = 100
 # Pages a paginated source may have; a cursor that never ends is bad input past this.

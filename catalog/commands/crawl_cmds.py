@@ -59,10 +59,21 @@ def register(app: typer.Typer) -> None:
         full: Annotated[
             bool, typer.Option("--full", help="Ignore updated_since: crawl everything again.")
         ] = False,
+        no_extract: Annotated[
+            bool,
+            typer.Option(
+                "--no-extract",
+                help="Do not look for tools of servers no source lists them for "
+                "(no introspection of remotes, no source archive downloads).",
+            ),
+        ] = False,
         db: DbOption = "",
         as_json: JsonOption = False,
     ) -> None:
         """Crawl MCP registries into the catalog, then classify new tool definitions.
+
+        Servers no source lists tools for are introspected (a listed remote) or read from
+        their repository or package archive, unless --no-extract.
 
         Example: mcpcat crawl --source official --base-url official=http://127.0.0.1:8000 --limit 100
         """
@@ -89,6 +100,7 @@ def register(app: typer.Typer) -> None:
                 base_urls=parse_assignments(base_url or [], "--base-url"),
                 overrides=parse_assignments(setting or [], "--setting"),
                 full=full,
+                extract=not no_extract,
                 progress=progress,
             )
         finally:
