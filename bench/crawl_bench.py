@@ -6,7 +6,11 @@ loopback; `mcpcat crawl` crawls and stores them, then runs again incrementally.
 Reports medians of: first run servers/s (crawl + store, whole process wall time), the
 crawler process's peak RSS, and the second (incremental, nothing changed) run's time as a
 share of the first's. Targets (issue 4): >= 300 servers/s, <= 400 MB, <= 10 %.
-Politeness delays are off: the mirror on 127.0.0.1 is ours.
+Politeness delays are off: the mirror on 127.0.0.1 is ours. Tool sourcing is off too
+(MCPCAT_EXTRACT_ENABLED=false, i.e. `--no-extract`): the synthetic servers list no tools and
+name made-up GitHub repositories and remotes, so with it on every server would be an
+introspection attempt and an archive download, against hosts that do not exist; this
+benchmark measures crawl and store. Sourcing has its own tests (tests/crawler/test_crawl_extract*).
 """
 
 from __future__ import annotations
@@ -28,7 +32,12 @@ from tests.mirror import FIXTURES, Mirror  # noqa: E402
 from tests.mirror.synthetic import official_entries  # noqa: E402
 
 MCPCAT = Path(sys.executable).with_name("mcpcat")
-SETTINGS = {"AUTOTHROTTLE_ENABLED": "false", "DOWNLOAD_DELAY": "0", "HTTPCACHE_ENABLED": "false"}
+SETTINGS = {
+    "AUTOTHROTTLE_ENABLED": "false",
+    "DOWNLOAD_DELAY": "0",
+    "HTTPCACHE_ENABLED": "false",
+    "MCPCAT_EXTRACT_ENABLED": "false",
+}
 
 
 def crawl(mirror: Mirror, workdir: Path, extra: dict[str, str]) -> dict[str, Any]:

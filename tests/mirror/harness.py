@@ -14,8 +14,11 @@ from tests.mirror.server import DEFAULT_KEYS, Mirror
 
 __all__ = ["FAST", "CrawlRun", "catalog_rows", "run_crawl_cli"]
 
-# No politeness delays on loopback; short backoff so retry tests stay quick.
+# No politeness delays on loopback; short backoff so retry tests stay quick. Tool sourcing
+# (introspection, archive downloads) is off: fixture servers name real hosts, and tests
+# never touch the internet. The sourcing tests turn it on against the mirror.
 FAST = {
+    "MCPCAT_EXTRACT_ENABLED": "false",
     "AUTOTHROTTLE_ENABLED": "false",
     "DOWNLOAD_DELAY": "0",
     "MCPCAT_RETRY_BACKOFF_BASE": "0.05",

@@ -9,6 +9,9 @@ revalidation and switchable faults:
     mirror.fault("status", path="/official/", status=429, retry_after=1, times=2)
     mirror.fault("cursor_repeat", path="/official/")
 
+Files beyond a source's API (archives, GitHub's commit lookup) are served from `blobs`,
+keyed by the unquoted path: `mirror.blobs["/github/repos/o/r/tarball/SHA"] = Reply(200, tgz)`.
+
 Fault kinds: status (with retry_after), slow (delay), malformed, truncated, html, huge
 (a 50 MB body), cursor_repeat (nextCursor echoes the request's forever), cursor_endless (a
 fresh cursor forever, same records). Bad records (missing fields, javascript: and file:
@@ -30,7 +33,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
-__all__ = ["DEFAULT_KEYS", "Fault", "Mirror"]
+__all__ = ["DEFAULT_KEYS", "Fault", "Mirror", "Reply"]
 
 DEFAULT_KEYS = {"smithery": "test-smithery-key", "glama": "test-glama-key", "pulsemcp": "test-pulse-key"}
 OFFICIAL_META = "io.modelcontextprotocol.registry/official"
@@ -119,6 +122,7 @@ class Mirror:
         self.data = SourceData(Path(data), official)
         self.keys = dict(DEFAULT_KEYS if keys is None else keys)
         self.faults: list[Fault] = []
+        self.blobs: dict[str, Reply] = {}
         self.hits: Counter[str] = Counter()
         self.requests: list[str] = []
         self.user_agents: set[str] = set()
@@ -203,6 +207,8 @@ class Mirror:
             return
         if reply is None and fault is not None:
             reply = self.faulty(fault)
+        if reply is None and unquote(parts.path) in self.blobs:
+            reply = self.blobs[unquote(parts.path)]
         if reply is None:
             route = self.routes.get(source)
             if route is None and source.startswith("reg-"):  # more registries on the official data
