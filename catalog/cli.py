@@ -19,6 +19,7 @@ from catalog.commands import classify_cmds
 from catalog.commands import crawl_cmds
 from catalog.commands import extract_cmds
 from catalog.commands import introspect_cmds
+from catalog.commands import nightly_cmds
 from catalog.errors import CatalogError
 from classifier.errors import ClassifierError
 from crawler.errors import CrawlerError
@@ -91,6 +92,7 @@ classify_cmds.register(app)
 crawl_cmds.register(app)
 extract_cmds.register(app)
 introspect_cmds.register(app)
+nightly_cmds.register(app)
 
 
 def main() -> None:
