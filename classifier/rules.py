@@ -82,6 +82,9 @@ RULES: Final[tuple[Rule, ...]] = (
     Rule("R101", "destructive_verb", DESTRUCTIVE, 0.9, "name starts with '{verb}'"),
     Rule("R102", "destructive_verb_in_name", DESTRUCTIVE, 0.85, "name contains the verb '{verb}'"),
     Rule("R103", "risky_verb", DESTRUCTIVE, 0.6, "name uses '{verb}', which often replaces or undoes"),
+    Rule("R104", "bulk_change", DESTRUCTIVE, 0.8, "name changes '{scope}' at once: '{verb}'"),
+    Rule("R105", "create_or_replace", DESTRUCTIVE, 0.8, "name says '{words}': replaces what exists"),
+    Rule("R106", "money_movement", DESTRUCTIVE, 0.8, "name moves money or trades: '{words}'"),
     Rule("R111", "code_execution_name", DESTRUCTIVE, 0.9, "name says it runs code: '{words}'"),
     Rule("R112", "execute_verb", DESTRUCTIVE, 0.7, "name says '{verb}' (what it runs may be unbounded)"),
     Rule("R113", "page_interaction", DESTRUCTIVE, 0.8, "'{verb}' on a live page may submit anything"),
@@ -101,14 +104,14 @@ RULES: Final[tuple[Rule, ...]] = (
     Rule("R221", "read_only_phrase", READ, 0.75, "description says '{phrase}'"),
     Rule("R222", "read_phrase", READ, 0.4, "description starts with '{phrase}'"),
     Rule("R223", "returns_phrase", READ, 0.3, "description says '{phrase}'"),
-    Rule("R301", "force_parameter", DESTRUCTIVE, 0.7, "parameter '{param}' forces or overwrites"),
+    Rule("R301", "force_parameter", DESTRUCTIVE, 0.7, "parameter '{param}' forces, drops or overwrites"),
     Rule("R302", "confirm_parameter", DESTRUCTIVE, 0.6, "parameter '{param}' asks for confirmation"),
     Rule("R303", "code_parameter", DESTRUCTIVE, 0.85, "parameter '{param}' takes code or a command"),
     Rule("R304", "sql_write_parameter", DESTRUCTIVE, 0.8, "parameter '{param}' takes SQL that may write"),
     Rule("R305", "path_with_content", DESTRUCTIVE, 0.7, "parameters '{path}' and '{content}' write a file"),
     Rule("R306", "output_file_parameter", DESTRUCTIVE, 0.8, "parameter '{param}' writes a file"),
     Rule("R307", "dry_run_parameter", WRITE, 0.6, "parameter '{param}' implies it changes something"),
-    Rule("R308", "sql_parameter", DESTRUCTIVE, 0.5, "parameter '{param}' takes a query statement"),
+    Rule("R308", "sql_parameter", DESTRUCTIVE, 0.8, "parameter '{param}' takes SQL, not declared read-only"),
     Rule("R309", "database_query", DESTRUCTIVE, 0.8, "'{param}' takes a {engine} query, not read-only"),
     Rule("R310", "filename_parameter", DESTRUCTIVE, 0.5, "parameter '{param}' may name a file to write"),
     Rule("R401", "annotation_read_only", READ, 0.85, "readOnlyHint is true"),
@@ -277,6 +280,43 @@ def _risky_verb(v: ToolView) -> Iterator[Values]:
             return
 
 
+_BULK = _w("many all bulk batch every mass")
+_CHANGE_VERBS = _w("update delete remove modify edit set patch replace overwrite clear reset archive")
+_REPLACE_WORDS = _w("upsert apply put overwrite")
+_MONEY = _w("refund payout withdraw trade sell buy purchase")
+
+
+@_check("R104")
+def _bulk_change(v: ToolView) -> Iterator[Values]:
+    scope = next((w for w in v.words if w in _BULK), None)
+    verb = next((w for w in v.words if _verb(w, _CHANGE_VERBS)), None)
+    if scope and verb:
+        yield {"scope": scope, "verb": verb}
+
+
+@_check("R105")
+def _create_or_replace(v: ToolView) -> Iterator[Values]:
+    ws = v.words
+    if ("create" in ws and ("update" in ws or "replace" in ws)) or ("or" in ws and "replace" in ws):
+        yield {"words": " ".join(ws)}
+    elif found := [w for w in ws if w in _REPLACE_WORDS]:
+        yield {"words": found[0]}
+
+
+@_check("R106")
+def _money_movement(v: ToolView) -> Iterator[Values]:
+    ws = v.words
+    if not ws or _verb(ws[0], READ_VERBS):
+        return
+    found = [w for w in ws if _verb(w, _MONEY)]
+    if ws and ws[0] in ("pay", "charge", "transfer"):
+        found.insert(0, ws[0])
+    if "place" in ws and "order" in ws:
+        found.append("place order")
+    if found:
+        yield {"words": found[0]}
+
+
 @_check("R111")
 def _code_execution_name(v: ToolView) -> Iterator[Values]:
     ws = v.name_words
@@ -438,7 +478,15 @@ def _param_check(names: frozenset[str]) -> Check:
     return check
 
 
-_CHECKS["R301"] = _param_check(_FORCE)
+_FORCE_WORDS = _w("force overwrite drop purge wipe truncate destroy")
+
+
+@_check("R301")
+def _force_parameter(v: ToolView) -> Iterator[Values]:
+    for p in v.params:
+        if p in _FORCE or _FORCE_WORDS & set(p.split("_")):
+            yield {"param": p}
+            return
 _CHECKS["R302"] = _param_check(_CONFIRM)
 _CHECKS["R303"] = _param_check(_CODE_PARAMS)
 _CHECKS["R307"] = _param_check(_DRY)
@@ -486,6 +534,8 @@ def _page_interaction(v: ToolView) -> Iterator[Values]:
 
 @_check("R308")
 def _sql_parameter(v: ToolView) -> Iterator[Values]:
+    if _READ_ONLY.search(v.text):
+        return
     for p in v.params:
         if p in _SQL_PARAMS:
             yield {"param": p}
