@@ -7,6 +7,8 @@ Always measures a generated 500-file repository (Python, TypeScript and Go files
 declare tools, so every file is parsed: the worst case for the text pre-filter). Each FOLDER
 (e.g. corpus checkouts from bench/extract_eval.py) is measured as well. Figures are medians.
 Goals (issue 5): >= 2 MB of source per second; a 500-file repository in <= 2 s.
+Trees above crawler.extract.parallel's threshold are parsed by 2 worker processes (the
+pool starts on first use, inside the first run); `--workers 1` measures one process.
 """
 
 from __future__ import annotations
@@ -167,12 +169,12 @@ def make_repo(root: Path, files: int = 500) -> int:
     return size
 
 
-def measure(folder: Path, runs: int) -> tuple[float, int, int, int]:
+def measure(folder: Path, runs: int, workers: int | None = None) -> tuple[float, int, int, int]:
     times = []
     res = None
     for _ in range(runs):
         t0 = time.perf_counter()
-        res = extract_tree(folder)
+        res = extract_tree(folder, workers=workers)
         times.append(time.perf_counter() - t0)
     assert res is not None
     return statistics.median(times), res.files_scanned, res.bytes_scanned, len(res.tools)
@@ -182,6 +184,12 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("folders", nargs="*", type=Path)
     ap.add_argument("--runs", type=int, default=5)
+    ap.add_argument(
+        "--workers",
+        type=int,
+        default=None,
+        help="processes per tree (default: extract_tree's choice by tree size; 1: one process)",
+    )
     args = ap.parse_args(argv)
     print(f"{'tree':45} {'files':>6} {'MB':>7} {'tools':>6} {'median s':>9} {'MB/s':>7}")
     with tempfile.TemporaryDirectory(prefix="mcpcat-speed-") as tmp:
@@ -189,7 +197,7 @@ def main(argv: list[str] | None = None) -> int:
         rows = [("generated 500-file repo (all parsed)", Path(tmp))]
         rows += [(str(f), f) for f in args.folders]
         for label, folder in rows:
-            secs, files, size, tools = measure(folder, args.runs)
+            secs, files, size, tools = measure(folder, args.runs, args.workers)
             rate = size / 1e6 / secs
             print(f"{label[-45:]:45} {files:>6} {size / 1e6:>7.2f} {tools:>6} {secs:>9.3f} {rate:>7.2f}")
             if label.startswith("generated"):

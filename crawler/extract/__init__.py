@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import tree_sitter as ts
@@ -104,20 +104,11 @@ def _count_errors(root: ts.Node) -> int:
     return n
 
 
-def extract_tree(
-    path: Path | str, *, include_tests: bool = False, keep_dirs: frozenset[str] = frozenset()
-) -> ExtractResult:
-    """Every tool declared in the source under `path` (a folder or one file).
-
-    `keep_dirs` are folder names read although SKIP_DIRS has them (a package archive's
-    `dist/` or `build/` is the only code it ships)."""
-    root = Path(path)
-    project = Project(root if root.is_dir() else root.parent)
-    result = ExtractResult(root=project.root)
-    if root.is_file():
-        extract_file(project, root, result)
-        result.skipped.extend(project.skipped)
-        return result
+def _walk(
+    project: Project, include_tests: bool, keep_dirs: frozenset[str]
+) -> Iterator[Skipped | tuple[Path, int]]:
+    """The source files under the root in a fixed order (sorted, depth first) with their
+    sizes, and the files left out by the walk itself (symlinks, too large)."""
     skip = (
         SKIP_DIRS - ({"test", "tests", "__tests__", "testing", "e2e"} if include_tests else set()) - keep_dirs
     )
@@ -134,15 +125,61 @@ def extract_tree(
             if not include_tests and _TEST_FILE.search(fname):
                 continue
             if fpath.is_symlink():
-                result.skipped.append(Skipped(project.rel(fpath), "symlink not followed"))
+                yield Skipped(project.rel(fpath), "symlink not followed")
                 continue
             try:
                 size = fpath.stat().st_size
             except OSError:
                 continue
             if size > MAX_FILE_BYTES:
-                result.skipped.append(Skipped(project.rel(fpath), f"larger than {MAX_FILE_BYTES} bytes"))
+                yield Skipped(project.rel(fpath), f"larger than {MAX_FILE_BYTES} bytes")
                 continue
-            extract_file(project, fpath, result)
-    result.skipped.extend(project.skipped)
+            yield fpath, size
+
+
+def extract_tree(
+    path: Path | str,
+    *,
+    include_tests: bool = False,
+    keep_dirs: frozenset[str] = frozenset(),
+    workers: int | None = None,
+) -> ExtractResult:
+    """Every tool declared in the source under `path` (a folder or one file).
+
+    `keep_dirs` are folder names read although SKIP_DIRS has them (a package archive's
+    `dist/` or `build/` is the only code it ships). A large tree is parsed by `workers`
+    processes (default: `parallel.workers_for` its size, 2 at most; 1 keeps it in this
+    process); the result is the same, in the same order, as in one process."""
+    from crawler.extract import parallel
+
+    root = Path(path)
+    project = Project(root if root.is_dir() else root.parent)
+    result = ExtractResult(root=project.root)
+    if root.is_file():
+        extract_file(project, root, result)
+        result.skipped.extend(project.skipped)
+        return result
+    items = list(_walk(project, include_tests, keep_dirs))
+    files = [it for it in items if isinstance(it, tuple)]
+    n = parallel.workers_for(len(files), sum(size for _, size in files)) if workers is None else workers
+    per_file = parallel.extract_files(project.root, files, n) if n > 1 else None
+    if per_file is None:  # in this process (small tree, or the pool is unavailable)
+        for it in items:
+            if isinstance(it, Skipped):
+                result.skipped.append(it)
+            else:
+                extract_file(project, it[0], result)
+        result.skipped.extend(project.skipped)
+        return result
+    outcomes, late = per_file
+    for it in items:
+        if isinstance(it, Skipped):
+            result.skipped.append(it)
+            continue
+        tools, skipped, scanned, size = outcomes[it[0]]
+        result.tools.extend(tools)
+        result.skipped.extend(skipped)
+        result.files_scanned += scanned
+        result.bytes_scanned += size
+    result.skipped.extend(late)
     return result

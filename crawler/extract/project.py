@@ -7,6 +7,7 @@ such a module once, on demand, and never follows a path out of the root.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -45,8 +46,11 @@ _EXT = {
     ".go": "go",
     ".cs": "csharp",
 }
-_PARSERS: dict[str, ts.Parser] = {}
+# Parsers per thread: a parser is not to be shared by threads (the crawl extracts in two).
+_LOCAL = threading.local()
 _LANGUAGES: dict[str, ts.Language] = {}
+# Compiled queries by (language, node types): immutable, so shared by every Project.
+_QUERIES: dict[tuple[str, tuple[str, ...]], ts.Query] = {}
 
 
 def language_of(path: Path) -> str | None:
@@ -62,9 +66,12 @@ def ts_language(lang: str) -> ts.Language:
 
 
 def parser_for(lang: str) -> ts.Parser:
-    if lang not in _PARSERS:
-        _PARSERS[lang] = ts.Parser(ts_language(lang))
-    return _PARSERS[lang]
+    parsers: dict[str, ts.Parser] | None = getattr(_LOCAL, "parsers", None)
+    if parsers is None:
+        parsers = _LOCAL.parsers = {}
+    if lang not in parsers:
+        parsers[lang] = ts.Parser(ts_language(lang))
+    return parsers[lang]
 
 
 class Project:
@@ -129,11 +136,10 @@ class Project:
     def find(self, tree: ts.Tree, lang: str, node_types: tuple[str, ...]) -> list[ts.Node]:
         """Nodes of the given types in source order, found by tree-sitter's C query engine
         (walking every node from Python would cost more than parsing)."""
-        key = ("query", lang, node_types)
-        query = self.indexes.get(key)
+        query = _QUERIES.get((lang, node_types))
         if query is None:
             pattern = " ".join(f"({t}) @n" for t in node_types)
-            query = self.indexes[key] = ts.Query(ts_language(lang), pattern)
+            query = _QUERIES[(lang, node_types)] = ts.Query(ts_language(lang), pattern)
         nodes = ts.QueryCursor(query).captures(tree.root_node).get("n", [])
         nodes.sort(key=lambda n: (n.start_byte, -n.end_byte))
         return nodes
