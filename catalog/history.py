@@ -275,10 +275,12 @@ def _changed_definitions(
     out: list[tuple[int, int, int]] = []
     for tool_id, found in by_tool.items():
         now = next((v for v in found if v.definition_hash == current[tool_id]), None)
-        before = [v for v in found if v.last_seen <= cut]
+        before = [v for v in found if v.first_seen <= cut]
         if now is None or not before:
             continue
-        old = max(before, key=lambda v: (v.last_seen, v.id))
+        # Current at the cut: the version last known current before it. One seen after the
+        # cut too is known current at its first sighting (and maybe longer): no later proof.
+        old = max(before, key=lambda v: (v.last_seen if v.last_seen <= cut else v.first_seen, v.id))
         if old.id == now.id:
             continue
         # A brand-new definition changed after the cut. An older one that came back did so
@@ -522,7 +524,7 @@ def format_diff(diff: Diff, *, limit: int = TEXT_LIST_LIMIT) -> str:
     def changed(ch: Change) -> list[str]:
         head = f"  {who(ch)}: {', '.join(ch.fields)} changed"
         if ch.old_class != ch.new_class:
-            head += f"; class {ch.old_class} -> {ch.new_class}"
+            head += f"; class {ch.old_class or 'unclassified'} -> {ch.new_class or 'unclassified'}"
         return [head, *("      " + line for line in (ch.diff or "").splitlines())]
 
     def classed(ch: Change) -> list[str]:
