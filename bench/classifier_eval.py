@@ -147,7 +147,8 @@ def run(corpus: Path, train_on_corpus: bool = True) -> dict[str, Any]:
 
 
 def _table(result: dict[str, Any]) -> str:
-    cols = [("classifier", "classifier (LORO)"), ("baseline_verb", "verb baseline"),
+    mode = "classifier (LORO)" if result["train_on_corpus"] else "classifier"
+    cols = [("classifier", mode), ("baseline_verb", "verb baseline"),
             ("baseline_annotations", "annotations baseline")]
     lines = [f"{'metric':<32}" + "".join(f"{title:>22}" for _, title in cols)]
 
