@@ -262,7 +262,9 @@ class ExtractPipeline(_Stage):
                 _note(self.crawler, problem.kind, record.key, problem.message)
             if getattr(result, "skipped", None):
                 _count(self.crawler, "extract/skipped")
-            if tools:
+            if tools and introspect_only and not complete:
+                _count(self.crawler, "extract/partial_listing_kept_source")  # the source's whole list stays
+            elif tools:
                 record.tools = list(tools)
                 record.tools_complete = complete
                 _count(self.crawler, "tools", len(tools))
