@@ -1,0 +1,672 @@
+"""Security findings on a tool definition: hidden instructions, deceptive Unicode, capabilities.
+
+``find_flags(name, description, input_schema, annotations)`` returns flag objects
+``{"id", "name", "severity", "evidence"}``. A flag never changes the label; a high one makes the
+exported policy deny, and any medium/high one blocks the default allow. Ids are ``F1xx`` and
+never reused:
+
+    F101        annotation conflict (raised by ``classifier.classify``)
+    F102-F109   hidden instructions in the description or parameter descriptions
+    F110-F115   invisible or deceptive Unicode
+    F120-F121   tool shadowing (``shadowing()``: needs the catalog's other names)
+    F150-F155   capability tags: low severity, informational, never block on their own
+
+Texts longer than ``SCAN_LIMIT`` are scanned at the head and the tail for instructions (hidden
+text is often appended to a long description), fully for invisible characters, and flagged
+F109. Instruction patterns read the Unicode *skeleton* of the text (NFKC, invisible characters
+dropped, lookalikes mapped to ASCII) so that ``ig\\u200bnore`` or Cyrillic ``о`` do not evade them.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import re
+import unicodedata
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any, Final
+
+from classifier.confusables import (
+    BIDI,
+    BIDI_REORDER,
+    INVISIBLE,
+    decode_tags,
+    decode_variation_selectors,
+    homoglyphs,
+    show,
+    skeleton,
+    strip_invisible,
+)
+from classifier.tokens import split_name
+
+__all__ = ["FLAGS", "FLAGS_BY_ID", "SCAN_LIMIT", "Flag", "find_flags", "shadow_key", "shadowing"]
+
+HIGH: Final = "high"
+MEDIUM: Final = "medium"
+LOW: Final = "low"
+
+#: Longest text scanned whole for instructions; beyond it, the head and the tail (half each).
+SCAN_LIMIT: Final = 128 * 1024
+_MAX_SCHEMA_NODES: Final = 2000
+_MAX_HITS: Final = 50
+
+
+@dataclass(frozen=True, slots=True)
+class Flag:
+    id: str
+    name: str
+    severity: str
+    message: str
+
+    def make(self, evidence: str) -> dict[str, str]:
+        return {"id": self.id, "name": self.name, "severity": self.severity, "evidence": evidence}
+
+
+FLAGS: Final[tuple[Flag, ...]] = (
+    Flag("F101", "annotation-conflict", MEDIUM, "annotations claim less than the name/description show"),
+    Flag("F102", "hidden-instruction-tag", HIGH, "an <IMPORTANT>/<SYSTEM>-style tag or chat-template token"),
+    Flag("F103", "instruction-override", HIGH, "tells the model to ignore its instructions or the user"),
+    Flag("F104", "conceal-from-user", HIGH, "tells the model to hide something from the user"),
+    Flag("F105", "secret-exfiltration", HIGH, "tells the model to read or pass along secrets or files"),
+    Flag("F106", "cross-tool-hijack", HIGH, "changes how other tools are used, or where data goes"),
+    Flag("F107", "encoded-payload", MEDIUM, "a long base64 or hex blob, or one that decodes to text"),
+    Flag("F108", "encoded-instruction", HIGH, "an encoded blob that decodes to hidden instructions"),
+    Flag("F109", "oversized-text", MEDIUM, "a text too long to scan whole"),
+    Flag("F110", "invisible-text-smuggling", HIGH, "text spelled in tag characters or variation selectors"),
+    Flag("F111", "bidi-control", HIGH, "bidi override/isolate characters that reorder what is shown"),
+    Flag("F112", "invisible-in-name", HIGH, "invisible or control characters in a name"),
+    Flag("F113", "invisible-characters", MEDIUM, "zero-width or other invisible characters in text"),
+    Flag("F114", "homoglyph-name", HIGH, "a name spelled with lookalikes of ASCII letters"),
+    Flag("F115", "mixed-script-text", MEDIUM, "words mixing Latin with lookalike letters"),
+    Flag("F120", "tool-shadowing", HIGH, "a name confusable with another server's tool"),
+    Flag("F121", "tool-name-collision", LOW, "another server's tool has this name (up to case/separators)"),
+    Flag("F150", "capability-code-execution", LOW, "runs code, shell commands or SQL"),
+    Flag("F151", "capability-file-system", LOW, "reads or writes local files"),
+    Flag("F152", "capability-network-egress", LOW, "fetches or posts to a caller-given URL"),
+    Flag("F153", "capability-credentials", LOW, "handles secrets, keys or passwords"),
+    Flag("F154", "capability-payments", LOW, "moves money"),
+    Flag("F155", "capability-messaging", LOW, "sends messages or posts as the user"),
+)
+FLAGS_BY_ID: Final = {f.id: f for f in FLAGS}
+
+# ---------------------------------------------------------------------------------------------
+# Hidden instructions. Each pattern is bounded: no nested quantifiers, gaps of fixed length.
+
+_I = re.IGNORECASE
+# Not <instructions> or <important_notes>: XML-structured descriptions use them openly.
+_TAG_WORDS = (r"important|system|system[_ -]?(?:prompt|message|override)|hidden|secret|admin|override"
+              r"|(?:ai|llm|model|agent|assistant)[_ -]?(?:instructions?|notes?)"
+              r"|note[_ -]?(?:to|for)[_ -]?(?:ai|the[_ ]?assistant|assistant|model|llm|agent)")
+_TAG = re.compile(
+    rf"<\s*/?\s*(?:{_TAG_WORDS})\s*>"
+    r"|\[\s*/?\s*(?:system|inst|hidden|admin)\s*\]"
+    r"|<\|\s*(?:im_start|im_end|system|endoftext|start_header_id|eot_id)\s*\|>"
+    r"|<!--[^>]{0,300}?\b(?:ignore|assistant|instructions?|do not|must|always|never)\b",
+    _I,
+)
+_OVERRIDE = re.compile(
+    r"\b(?:ignore|disregard|forget|override|bypass)\s+(?:(?:all|any|the|your|every|of)\s+){0,3}"
+    r"(?:previous|prior|preceding|above|earlier|former|original|existing|system|safety|security|other)"
+    r"\s+(?:instructions?|directions?|directives?|rules?|prompts?|guidelines?|guardrails?|policies"
+    r"|constraints|messages|context)\b"
+    r"|\byou\s+are\s+now\s+(?:a|an|the|acting|operating|free|allowed|authori[sz]ed|permitted|unrestricted"
+    r"|jailbroken|dan)\b"
+    r"|\bnew\s+(?:system\s+)?(?:instructions|rules|directives)\s*:"
+    r"|\b(?:system|developer|admin)\s+override\b"
+    r"|\b(?:these|this|the\s+following)\s+(?:instructions?|rules?|notes?)\s+(?:take|takes|have|has)\s+"
+    r"(?:precedence|priority)\b"
+    r"|\b(?:supersedes?|overrides?)\s+(?:all|any)\s+(?:other|previous|prior)\b"
+    r"|\b(?:without|no\s+need\s+(?:to|for)|never)\s+(?:ask(?:ing)?|confirm(?:ing)?|check(?:ing)?)\s+"
+    r"(?:with\s+|for\s+)?(?:the\s+)?users?\b"
+    r"|\bwithout\s+(?:the\s+)?users?'?s?\s+(?:knowledge|consent|approval|permission|confirmation)\b"
+    r"|\b(?:the\s+)?user\s+has\s+(?:already\s+)?(?:pre-?)?(?:approved|authori[sz]ed|consented\s+to)\s+"
+    r"(?:this|all|any|these)\b"
+    r"|\bpretend\s+(?:to\s+be|that\s+you)\b",
+    _I,
+)
+_TELL = (r"tell|telling|mention|mentioning|inform|informing|notify|notifying|alert|alerting|reveal|revealing"
+         r"|disclose|disclosing|warn|warning|report|reporting|acknowledge|acknowledging")
+_CONCEAL = re.compile(
+    rf"\b(?:do\s+not|don'?t|never|must\s+not|should\s+not|shall\s+not|without|avoid)\s+(?:ever\s+)?(?:{_TELL})"
+    r"\s+(?:(?:this|that|it|anything|any\s+of\s+this|about\s+(?:this|it))\s+)?(?:to\s+|with\s+)?"
+    r"(?:the\s+|your\s+)?(?:users?|humans?|operators?|customers?|them)\b"
+    r"|\b(?:do\s+not|don'?t|never)\s+let\s+(?:the\s+)?users?\s+(?:know|see|notice|find\s+out)\b"
+    rf"|\b(?:do\s+not|don'?t|never|must\s+not|without)\s+(?:{_TELL}|discuss|discussing|talk\s+about)\s+"
+    r"(?:(?:this|these|that|the|any|such)\s+)(?:\w+\s+)?(?:instructions?|steps?|notes?|sidenotes?|requirements?"
+    r"|tool\s+calls?|rules?|actions?|behaviou?r|side\s+effects?)\b"
+    r"|\b(?:hide|conceal|keep)\s+(?:this|it|that|these\s+\w+)\s+(?:(?:hidden|secret)\s+)?from\s+"
+    r"(?:the\s+)?users?\b"
+    r"|\b(?:keep|treat)\s+(?:this|these)\s+(?:instructions?|steps?|notes?|messages?)\s+(?:as\s+)?"
+    r"(?:secret|hidden|confidential|private)\b"
+    r"|\b(?:the\s+)?users?\s+(?:must|should|need|needs|does|do)\s*(?:not|never|n't)\s+(?:need\s+)?(?:to\s+)?"
+    r"(?:know|see|notice|find\s+out|learn|be\s+(?:told|informed|aware|notified))\b"
+    r"|\b(?:silently|quietly|secretly|covertly|discreetly|invisibly)\s+(?:\w+\s+){0,2}(?:send|forward|upload"
+    r"|copy|include|add|read|call|bcc|cc|exfiltrate|append|post|collect|transfer|attach|pass|run|execute)\b",
+    _I,
+)
+_SECRET_PATH = re.compile(
+    r"(?:~|\$HOME|%USERPROFILE%|/home/[\w.-]{1,32}|/Users/[\w.-]{1,32}|/root)/\.[\w.-]{1,40}"
+    r"|\.ssh\b|\bid_(?:rsa|dsa|ecdsa|ed25519)\b|\bauthorized_keys\b|(?<![\w.$/-])\.env(?:\.[a-z]+)?\b"
+    r"|\bmcp\.json\b|\bclaude_desktop_config\b|\.aws/(?:credentials|config)\b|\.(?:npmrc|pypirc|netrc"
+    r"|pgpass|git-credentials|bash_history|zsh_history|gnupg)\b|\.kube/config\b|\.docker/config\.json"
+    r"|/etc/(?:passwd|shadow|sudoers)\b|\bwallet\.dat\b|\b(?:credentials|secrets?)\.(?:json|ya?ml|toml)\b"
+    r"|\bLogin\s+Data\b|\bcookies\.sqlite\b|\bkeychain\b",
+    _I,
+)
+_SECRET_WORDS = re.compile(
+    r"\b(?:(?P<cred>(?:ssh|private|api|access|secret|signing|gpg|pgp|aws|openai|stripe|github)[\s_-]+keys?"
+    r"|credentials|passwords?|passphrases?|(?:auth|access|bearer|session|refresh|oauth|api|github)[\s_-]+tokens?"
+    r"|environment\s+variables|env\s+vars|(?:seed|recovery)\s+phrases?|mnemonic|cookies|secrets)"
+    r"|(?:conversation|chat|message|session)\s+(?:history|log|logs|transcripts?)|previous\s+messages"
+    r"|(?:entire|full|whole|complete)\s+(?:conversation|chat|context)|system\s+prompt|private\s+data)\b",
+    _I,
+)
+# Imperatives that move data somewhere, and where to.
+_MOVE = re.compile(
+    r"\b(?:send|forward|upload|post|leak|exfiltrate|transmit|email|share|append|embed|include|copy|copie|dump"
+    r"|attach|pass|put|paste|insert|provide|supply|add|collect|gather|encode|report)(?:s|d|ed|ing)?\b",
+    _I,
+)
+_READ = re.compile(r"\b(?:read|cat|open|load|fetch|get|retrieve|extract|obtain|access|contents?\s+of)\b", _I)
+_ORDER = re.compile(
+    r"\b(?:before|first|prior\s+to|after(?:wards)?|otherwise|must|always|also|each\s+time|every\s+time"
+    r"|whenever|required|mandatory|will\s+(?:not\s+work|fail))\b",
+    _I,
+)
+_SINK = re.compile(
+    r"\b(?:as|in|into|inside|within|to|via|through|using|with)\s+(?:the\s+|a\s+|its\s+|this\s+)?[`'\"]?"
+    r"(?P<param>\w{1,40})[`'\"]?\s+(?:parameter|param|field|argument|arg|property|value)\b"
+    r"|\bas\s+[`'\"](?P<quoted>\w{1,40})[`'\"]|\b(?P<here>here)\b"
+    r"|\bsidenote\b|\bhttps?://|[\w.+-]{1,64}@[\w-]{1,63}\.[\w.]{2,20}|\bwebhook\b|\bendpoint\b",
+    _I,
+)
+_CRED_PARAM = re.compile(r"key|token|passw|secret|credential|auth|cookie|env|mnemonic|seed|phrase", _I)
+_CROSS_TOOL = re.compile(
+    # "when using send_email, always also BCC ..." / "before using this tool, call send_message"
+    r"\b(?:when(?:ever)?|each\s+time|every\s+time|if|before|after)\s+(?:the\s+)?(?:user\s+|you\s+|agent\s+)?"
+    r"(?:use|uses|using|call|calls|calling|invoke|invokes|invoking|run|runs|running|send|sends|sending)\s+"
+    r"(?:the\s+|any\s+)?`?[\w.-]{2,60}`?[^.\n]{0,160}?\b(?:bcc|cc|blind[\s-]copy|forward|redirect|reroute"
+    r"|send\s+(?:a\s+)?cop(?:y|ies)|change\s+the\s+(?:recipient|destination|account|address|payee))\b"
+    r"|\b(?:before|after|prior\s+to|instead\s+of)\s+(?:using|calling|running|invoking)\s+"
+    r"(?:(?:this|any|the|other|every|each)\s+){1,2}(?:`?[\w.-]{2,60}`?\s+)?tools?,?\s+(?:(?:you\s+)?(?:must|should|always|first|also)\s+){0,3}(?:call|use|invoke|run)\s+(?:the\s+)?"
+    r"`?\w{0,30}(?:send|post|upload|email|mail|forward|share|transfer|write|exec|shell|command|http|webhook)"
+    r"\w{0,30}`?"
+    r"|\ball\s+(?:e-?mails|messages|payments|transfers|funds|invoices|transactions|files)\s+(?:must|should"
+    r"|need\s+to|are\s+to)\s+(?:also\s+)?be\s+(?:sent|forwarded|redirected|routed|copied|bcc'?d|cc'?d"
+    r"|transferred|uploaded)\s+to\b"
+    r"|\b(?:change|replace|set|switch|override)\s+the\s+(?:recipient|to\s+address|destination|account\s+number"
+    r"|iban|wallet(?:\s+address)?|payee|webhook\s+url|beneficiary)\s+(?:to|with)\b"
+    r"|\b(?:the\s+)?`?\w{2,60}`?\s+tool\s+(?:is|has\s+been)\s+(?:broken|compromised|malicious|unsafe|insecure"
+    r"|hacked)\b"
+    r"|\b(?:compromised|malicious|hacked|backdoored|untrusted)\b[^.\n]{0,100}\binstead\b"
+    r"|\binstead\b[^.\n]{0,100}\b(?:compromised|malicious|hacked|backdoored|untrusted)\b",
+    _I,
+)
+_DESTINATION = re.compile(r"[\w.+-]{1,64}@[\w-]{1,63}\.[\w.]{2,20}|\bhttps?://\S{3,}|\b0x[0-9a-f]{40}\b", _I)
+_REDIRECT_VERB = re.compile(r"\b(?:bcc|cc|forward|redirect|send\s+(?:a\s+)?cop(?:y|ies)|also\s+send|route)\b",
+                            _I)
+_EVERY = re.compile(r"\b(?:always|all|every|each|whenever|regardless|also|silently)\b", _I)
+_B64 = re.compile(r"(?<![A-Za-z0-9+/])[A-Za-z0-9+/]{40,}={0,2}(?![A-Za-z0-9+/=])")
+_HEX = re.compile(r"(?<![0-9A-Fa-f])[0-9A-Fa-f]{32,}(?![0-9A-Fa-f])|(?:\\x[0-9A-Fa-f]{2}){16,}")
+_HEX_OPAQUE: Final = 129  # longer than a SHA-512 in hex
+_B64_OPAQUE: Final = 200
+
+# Capabilities read the name's words and the parameter names.
+_EXEC_WORDS = frozenset({"exec", "execute", "eval", "shell", "bash", "terminal", "powershell", "cmd", "repl",
+                         "subprocess", "sh", "zsh"})
+_RUN_OBJECTS = frozenset({"code", "command", "commands", "script", "python", "javascript", "js", "sql",
+                          "query", "shell", "bash", "process", "notebook", "cell", "snippet"})
+_EXEC_PARAMS = frozenset({"command", "cmd", "script", "code", "shell_command", "sql", "python_code",
+                          "js_code"})
+_FILE_WORDS = frozenset({"file", "files", "directory", "directories", "dir", "folder", "filesystem", "fs"})
+_FILE_PARAMS = frozenset({"path", "file_path", "filepath", "filename", "file", "directory", "dir", "folder",
+                          "source_path", "dest_path", "destination_path", "target_path", "paths",
+                          "file_name"})
+_URL_PARAMS = frozenset({"url", "uri", "endpoint", "webhook", "webhook_url", "href", "link", "target_url",
+                         "callback_url", "urls", "page_url", "request_url"})
+_NET_WORDS = frozenset({"fetch", "request", "http", "https", "download", "browse", "navigate", "scrape",
+                        "crawl", "curl", "visit", "webhook", "url", "web", "webpage", "goto"})
+_CRED_WORDS = frozenset({"secret", "secrets", "credential", "credentials", "password", "passwords", "apikey",
+                         "vault", "keychain", "passphrase"})
+_CRED_PARAMS = frozenset({"password", "secret", "api_key", "apikey", "private_key", "client_secret",
+                          "access_token", "auth_token", "secret_key", "passphrase", "refresh_token", "token"})
+_PAY_WORDS = frozenset({"payment", "payments", "pay", "charge", "refund", "refunds", "payout", "payouts",
+                        "withdraw", "withdrawal", "purchase", "buy", "checkout", "invoice", "transfer"})
+_MONEY = re.compile(r"\b(?:send|transfer|withdraw|pay)\s+(?:\w+\s+)?(?:money|funds|crypto|usdc|eth|btc|sol"
+                    r"|tokens|payments?)\b|\bpayments?\b", _I)
+_MSG_VERBS = frozenset({"send", "post", "reply", "publish", "tweet", "forward", "broadcast", "dm", "notify"})
+_MSG_OBJECTS = frozenset({"email", "emails", "mail", "message", "messages", "sms", "text", "tweet", "post",
+                          "slack", "chat", "dm", "whatsapp", "telegram", "discord", "notification", "reply",
+                          "comment", "status", "toot", "cast"})
+_EXEC_TEXT = re.compile(r"\bexecutes?\s+(?:arbitrary|shell|python|javascript|bash|sql|code|commands?)\b", _I)
+_FILE_TEXT = re.compile(r"\b(?:file\s?system|local\s+files?)\b", _I)
+_NET_TEXT = re.compile(r"\b(?:fetch|request|download|scrape|navigate)", _I)
+_ON_BEHALF = re.compile(r"\b(?:on\s+behalf\s+of|as\s+the\s+(?:authenticated\s+)?user)\b", _I)
+
+
+# ---------------------------------------------------------------------------------------------
+
+
+def find_flags(
+    name: str,
+    description: str | None = None,
+    input_schema: Mapping[str, Any] | None = None,
+    annotations: Mapping[str, Any] | None = None,
+) -> list[dict[str, str]]:
+    """All findings for one definition, at most one per flag id, most severe first."""
+    found: dict[str, dict[str, str]] = {}
+
+    def add(flag_id: str, evidence: str) -> None:
+        if flag_id not in found:
+            found[flag_id] = FLAGS_BY_ID[flag_id].make(evidence)
+
+    name = name if isinstance(name, str) else ""
+    description = description if isinstance(description, str) else None
+    params = _schema_texts(input_schema) if isinstance(input_schema, Mapping) else []
+    title = annotations.get("title") if isinstance(annotations, Mapping) else None
+
+    _check_name(name, "name", add)
+    for where, key, _ in params:
+        if key:
+            _check_name(key, where, add)
+    texts: list[tuple[str, str, str | None]] = [("description", description or "", None)]
+    texts += [(w, t, k or None) for w, k, t in params if t]
+    if isinstance(title, str) and title:
+        texts.append(("title", title, None))
+    for where, text, param in texts:
+        _check_unicode(text, where, add)
+        if len(text) > SCAN_LIMIT:
+            add("F109", f"{where} has {len(text):,} characters; instructions scanned in the first and "
+                        f"last {SCAN_LIMIT // 2:,}")
+        for window in _windows(text):
+            _check_instructions(skeleton(window), where, add, param=param)
+    _check_capabilities(name, description or "", [k for _, k, _ in params if k], add)
+    order = {HIGH: 0, MEDIUM: 1, LOW: 2}
+    return sorted(found.values(), key=lambda f: (order[f["severity"]], f["id"]))
+
+
+def _windows(text: str) -> list[str]:
+    if len(text) <= SCAN_LIMIT:
+        return [text] if text else []
+    half = SCAN_LIMIT // 2
+    return [text[:half], text[-half:]]
+
+
+def _schema_texts(schema: Mapping[str, Any]) -> list[tuple[str, str, str]]:
+    """(where, parameter name, its description/title/enum/default text) over the whole schema, bounded."""
+    out: list[tuple[str, str, str]] = []
+    stack: list[tuple[Any, int]] = [(schema, 0)]
+    seen = 0
+    while stack and seen < _MAX_SCHEMA_NODES:
+        node, depth = stack.pop()
+        seen += 1
+        if not isinstance(node, Mapping) or depth > 12:
+            continue
+        for key in ("description", "title"):
+            value = node.get(key)
+            if isinstance(value, str) and value and depth:
+                out.append(("schema", "", value))
+        props = node.get("properties")
+        if isinstance(props, Mapping):
+            for pname, pschema in list(props.items())[:500]:
+                pname = str(pname)
+                texts = []
+                if isinstance(pschema, Mapping):
+                    texts = [v for k in ("description", "title", "default")
+                             if isinstance(v := pschema.get(k), str)]
+                    texts += [e for e in pschema.get("enum") or [] if isinstance(e, str)][:50]
+                    stack.append(({k: v for k, v in pschema.items() if k not in ("description", "title")},
+                                  depth + 1))
+                where = f"parameter '{show(pname, 40)}'"
+                out.append((where, pname, "\n".join(texts)))
+        for key in ("items", "additionalProperties", "not"):
+            if isinstance(node.get(key), Mapping):
+                stack.append((node[key], depth + 1))
+        for key in ("anyOf", "oneOf", "allOf", "prefixItems"):
+            if isinstance(node.get(key), list):
+                stack.extend((n, depth + 1) for n in node[key][:50])
+        for key in ("$defs", "definitions"):
+            if isinstance(node.get(key), Mapping):
+                stack.extend((n, depth + 1) for n in list(node[key].values())[:200])
+    return out
+
+
+def _excerpt(text: str, m: re.Match[str], before: int = 30, after: int = 60) -> str:
+    return show(text[max(0, m.start() - before) : m.end() + after], 140)
+
+
+def _check_instructions(
+    text: str, where: str, add: Any, *, param: str | None = None, decoded: bool = False
+) -> bool:
+    """Instruction flags on one (skeleton) text; True when any high one fired."""
+    fired = False
+    for flag_id, pattern in (("F102", _TAG), ("F103", _OVERRIDE), ("F104", _CONCEAL), ("F106", _CROSS_TOOL)):
+        m = _first(pattern, text)
+        if m:
+            add(flag_id, f"{where}: {_excerpt(text, m)}")
+            fired = True
+    m = _exfiltration(text, param)
+    if m:
+        add("F105", f"{where}: {_excerpt(text, m, 80, 80)}")
+        fired = True
+    m = _redirect(text)
+    if m:
+        add("F106", f"{where}: {_excerpt(text, m, 60, 60)}")
+        fired = True
+    if not decoded:
+        _check_encoded(text, where, add)
+    return fired
+
+
+_NEGATED = re.compile(r"\b(?:not|never|no|don'?t|cannot|can'?t|won'?t|must\s+not|nothing)\b[^.\n]{0,100}$",
+                      _I)
+
+
+def _first(pattern: re.Pattern[str], text: str) -> re.Match[str] | None:
+    """The first match that is not a restriction: "never delete without telling the user" is fine."""
+    for i, m in enumerate(pattern.finditer(text)):
+        if i >= _MAX_HITS:
+            break
+        negated = _NEGATED.search(text, max(0, m.start() - 100), m.start())
+        if m.group().lower().startswith("without") and negated:
+            continue
+        return m
+    return None
+
+
+def _span(text: str, m: re.Match[str], width: int = 200) -> str:
+    """The sentence-ish context around a match: up to ``width`` characters each side."""
+    start, end = max(0, m.start() - width), min(len(text), m.end() + width)
+    left = max(text.rfind(". ", start, m.start()), text.rfind("\n\n", start, m.start()))
+    right_dot, right_nl = text.find(". ", m.end(), end), text.find("\n\n", m.end(), end)
+    rights = [r for r in (right_dot, right_nl) if r != -1]
+    return text[left + 1 if left != -1 else start : min(rights) if rights else end]
+
+
+def _exfiltration(text: str, param: str | None) -> re.Match[str] | None:
+    """A secret file with a read/move verb and an order or a sink; other secrets need a move and a sink.
+
+    A credential going into a parameter named for it (``api_key``) is ordinary use, not a leak.
+    """
+    for i, m in enumerate(_SECRET_PATH.finditer(text)):
+        if i >= _MAX_HITS:
+            break
+        ctx = _span(text, m)
+        if (_MOVE.search(ctx) or _READ.search(ctx)) and (_ORDER.search(ctx) or _sink(ctx, param, False)):
+            return m
+    for i, m in enumerate(_SECRET_WORDS.finditer(text)):
+        if i >= _MAX_HITS:
+            break
+        ctx = _span(text, m)
+        if _MOVE.search(ctx) and _sink(ctx, param, m.group("cred") is not None):
+            return m
+    return None
+
+
+def _sink(ctx: str, param: str | None, credential: bool) -> bool:
+    for i, m in enumerate(_SINK.finditer(ctx)):
+        if i >= _MAX_HITS:
+            break
+        target = m.group("param") or m.group("quoted")
+        if target and target.lower() in ("this", "that", "the", "its", "same"):
+            target = param
+        if m.group("here"):
+            if param is None:
+                continue
+            target = param
+        if credential and target and _CRED_PARAM.search(target):
+            continue
+        return True
+    return False
+
+
+def _redirect(text: str) -> re.Match[str] | None:
+    """'always BCC x@evil.com', 'forward every message to https://...' without a tool name."""
+    for i, m in enumerate(_DESTINATION.finditer(text)):
+        if i >= _MAX_HITS:
+            break
+        ctx = _span(text, m, 160)
+        if _REDIRECT_VERB.search(ctx) and _EVERY.search(ctx):
+            return m
+    return None
+
+
+def _printable(data: bytes) -> str | None:
+    """The text ``data`` holds when it reads as text (mostly printable, some words), else None."""
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+    good = sum(ch.isprintable() or ch in "\n\t" for ch in text)
+    if len(text) < 12 or good < 0.95 * len(text) or not re.search(r"[A-Za-z]{3,}\W+[A-Za-z]{2,}", text):
+        return None
+    return text
+
+
+def _check_encoded(text: str, where: str, add: Any) -> None:
+    for i, m in enumerate(_B64.finditer(text)):
+        if i >= _MAX_HITS:
+            break
+        blob = m.group()
+        if not (re.search(r"[a-z]", blob) and re.search(r"[A-Z]", blob) and re.search(r"[0-9+/]", blob)):
+            continue
+        try:
+            data = base64.b64decode(blob + "=" * (-len(blob) % 4))
+        except (binascii.Error, ValueError):
+            data = b""
+        _report_blob("base64", blob, _printable(data) if data else None, _B64_OPAQUE, where, add)
+    for i, m in enumerate(_HEX.finditer(text)):
+        if i >= _MAX_HITS:
+            break
+        blob = m.group()
+        digits = blob.replace("\\x", "")
+        if len(digits) % 2 or not (re.search(r"[0-9]", digits) and re.search(r"[A-Fa-f]", digits)):
+            continue
+        plain = _printable(bytes.fromhex(digits))
+        _report_blob("hex", blob, plain, _HEX_OPAQUE if not blob.startswith("\\x") else 0, where, add)
+
+
+def _report_blob(kind: str, blob: str, plain: str | None, opaque: int, where: str, add: Any) -> None:
+    if plain is not None:
+        if _check_instructions(skeleton(plain), f"{where} ({kind}-decoded)", lambda _i, _e: None,
+                               decoded=True):
+            add("F108", f"{where}: {kind} {show(blob, 24)} decodes to '{show(plain, 100)}'")
+        else:
+            add("F107", f"{where}: {kind} {show(blob, 24)} decodes to '{show(plain, 80)}'")
+    elif len(blob) >= opaque:
+        add("F107", f"{where}: {kind} blob of {len(blob)} characters: {show(blob, 40)}")
+
+
+# ---------------------------------------------------------------------------------------------
+# Unicode
+
+
+def _check_name(name: str, where: str, add: Any) -> None:
+    if name.isascii() and name.isprintable():
+        return
+    bidi = [ch for ch in name if ch in BIDI]
+    if bidi:
+        add("F111", f"{where} {show(name, 80)} has {_codes(bidi)}")
+    hidden = [ch for ch in name if ch not in BIDI and (INVISIBLE.match(ch) or unicodedata.category(ch) in
+                                                         ("Cc", "Cf", "Co", "Cn", "Zl", "Zp"))]
+    if hidden:
+        tags = decode_tags(name)
+        spelled = f" spelling '{show(tags, 60)}'" if tags else ""
+        add("F110" if tags else "F112", f"{where} {show(name, 80)} has {_codes(hidden)}{spelled}")
+    _check_homoglyph_words(name, where, add, name_check=True)
+
+
+def _codes(chars: Iterable[str]) -> str:
+    uniq = list(dict.fromkeys(chars))
+    return ", ".join(f"U+{ord(c):04X}" for c in uniq[:5]) + (" …" if len(uniq) > 5 else "")
+
+
+_RTL = re.compile("[\u0590-\u08ff\ufb1d-\ufdff\ufe70-\ufeff]")
+
+
+def _check_unicode(text: str, where: str, add: Any) -> None:
+    if text.isascii():
+        return
+    tags = decode_tags(text)
+    if tags:
+        add("F110", f"{where}: tag characters spell '{show(tags, 100)}'")
+    hidden_bytes = decode_variation_selectors(text)
+    if hidden_bytes:
+        add("F110", f"{where}: variation selectors spell '{show(hidden_bytes, 100)}'")
+    rtl = _RTL.search(text) is not None
+    suspicious = 0
+    first = ""
+    for i, m in enumerate(INVISIBLE.finditer(text)):
+        if i >= 10_000:
+            break
+        ch, pos = m.group(), m.start()
+        if 0xE0000 <= ord(ch) <= 0xE0FFF or (0xE0100 <= ord(ch) <= 0xE01EF):
+            continue
+        if ch in ("\u202d", "\u202e") or (ch in BIDI_REORDER and not rtl):
+            add("F111", f"{where}: {show(text[max(0, pos - 30) : pos + 50])}")
+            continue
+        if _legit_invisible(text, pos, ch, rtl):
+            continue
+        suspicious += 1
+        first = first or show(text[max(0, pos - 30) : pos + 40])
+    if suspicious:
+        add("F113", f"{where}: {suspicious} invisible character(s), first at: {first}")
+    _check_homoglyph_words(text[:SCAN_LIMIT], where, add, name_check=False)
+
+
+def _neighbours(text: str, pos: int) -> tuple[str, str]:
+    i, j = pos - 1, pos + 1
+    while i >= 0 and pos - i < 16 and INVISIBLE.match(text[i]):
+        i -= 1
+    while j < len(text) and j - pos < 16 and INVISIBLE.match(text[j]):
+        j += 1
+    return (text[i] if i >= 0 else " ", text[j] if j < len(text) else " ")
+
+
+def _legit_invisible(text: str, pos: int, ch: str, rtl: bool) -> bool:
+    """Emoji joiners and selectors, joiners in Indic/Arabic script, soft hyphens, marks in RTL text."""
+    before, after = _neighbours(text, pos)
+    run = 0 < pos < len(text) - 1 and INVISIBLE.match(text[pos + 1]) and INVISIBLE.match(text[pos - 1])
+    if run and ch not in "\u200d\ufe0f":
+        return False
+    if ch in "\ufe0e\ufe0f\u200d":  # emoji presentation / ZWJ sequences
+        return not before.isascii() or not after.isascii()
+    if ch in "\u200c\u200b\u00ad\u034f" or ch in "\u200e\u200f\u061c":
+        if ch in "\u200e\u200f\u061c" and rtl:
+            return True
+        return not (before.isascii() and after.isascii()) or (ch == "\u00ad" and before.isalpha())
+    if ch == "\ufeff":
+        return pos == 0
+    return False
+
+
+def _check_homoglyph_words(text: str, where: str, add: Any, *, name_check: bool) -> None:
+    """Lookalikes mixed into Latin words (and, in names, whole words of lookalikes)."""
+    if text.isascii():
+        return
+    flag_id = "F114" if name_check else "F115"
+    for i, m in enumerate(re.finditer(r"[^\x00-\x7f]", text)):
+        if i >= 10_000:
+            break
+        start, end = m.start(), m.end()
+        while start > 0 and m.start() - start < 64 and (text[start - 1].isalpha()):
+            start -= 1
+        while end < len(text) and end - m.end() < 64 and (text[end].isalpha()):
+            end += 1
+        word = strip_invisible(text[start:end])
+        letters = [c for c in word if c.isalpha()]
+        if len(letters) < 2:
+            continue
+        looks = homoglyphs(word)
+        looks = [(c, a) for c, a in looks if a.isalpha()]
+        if not looks:
+            continue
+        ascii_letters = sum(c.isascii() for c in letters)
+        whole = len(looks) == len(letters) - ascii_letters and ascii_letters == 0 and name_check
+        if (ascii_letters and ascii_letters < len(letters)) or (whole and len(letters) >= 3):
+            chars = ", ".join(f"U+{ord(c):04X} {unicodedata.name(c, '?')} as '{a}'" for c, a in looks[:3])
+            add(flag_id, f"{where}: '{show(word, 40)}' reads as '{skeleton(word)}' ({chars})")
+            return
+
+
+# ---------------------------------------------------------------------------------------------
+# Capabilities (low: informational)
+
+
+def _check_capabilities(name: str, description: str, params: list[str], add: Any) -> None:
+    words = split_name(name)
+    wset = set(words)
+    pset = {p.lower() for p in params}
+    head = skeleton(description[:4000])
+    exec_hit = (wset & _EXEC_WORDS) or ("run" in wset and wset & _RUN_OBJECTS) or pset & _EXEC_PARAMS
+    if exec_hit or _EXEC_TEXT.search(head):
+        add("F150", _cap_evidence(name, pset & _EXEC_PARAMS))
+    if (wset & _FILE_WORDS) or pset & _FILE_PARAMS or _FILE_TEXT.search(head):
+        add("F151", _cap_evidence(name, pset & _FILE_PARAMS))
+    fetches = wset & _NET_WORDS or _NET_TEXT.search(head)
+    if (pset & _URL_PARAMS and fetches) or ({"http", "fetch"} & wset and {"url", "request"} & wset):
+        add("F152", _cap_evidence(name, pset & _URL_PARAMS))
+    if wset & _CRED_WORDS or ({"api", "key"} <= wset) or pset & _CRED_PARAMS:
+        add("F153", _cap_evidence(name, pset & _CRED_PARAMS))
+    pays = wset & _PAY_WORDS and (wset - {"transfer", "checkout", "invoice"} or _MONEY.search(head))
+    if pays or (_MONEY.search(head[:500]) and wset & {"send", "create", "transfer", "make"}):
+        add("F154", _cap_evidence(name, set()))
+    as_user = words and words[0] in {"send", "post", "reply", "tweet"} and _ON_BEHALF.search(head)
+    if (wset & _MSG_VERBS and wset & _MSG_OBJECTS) or as_user:
+        add("F155", _cap_evidence(name, set()))
+
+
+def _cap_evidence(name: str, params: set[str]) -> str:
+    ev = f"name '{show(name, 60)}'"
+    return ev + (f", parameter '{sorted(params)[0]}'" if params else "")
+
+
+# ---------------------------------------------------------------------------------------------
+# Shadowing
+
+
+def shadow_key(name: str) -> str:
+    """NFKC, casefold, lookalikes to ASCII, separators and invisible characters dropped.
+
+    Index the catalog's names by this key; equal keys are shadowing candidates.
+    """
+    if not isinstance(name, str):
+        return ""
+    return re.sub(r"[\W_]+", "", skeleton(name).casefold())
+
+
+def _deceptive(name: str) -> bool:
+    return bool(homoglyphs(name) or (not name.isascii() and INVISIBLE.search(name))
+                or any(unicodedata.category(c) in ("Cc", "Cf") for c in name))
+
+
+def shadowing(name: str, other_names_by_server: Mapping[str, Iterable[str]]) -> list[dict[str, str]]:
+    """Findings for ``name`` against the tool names of *other* servers (the caller leaves its own out).
+
+    F120 (high) when ``name`` uses lookalike or invisible characters to pass for another server's
+    tool; F121 (low) when it equals one up to case and separators (common and usually innocent:
+    ``search``, ``list_issues``). The innocent side of a spoof is not flagged.
+    """
+    key = shadow_key(name)
+    if not key:
+        return []
+    spoofs: list[str] = []
+    same: list[str] = []
+    for server, names in other_names_by_server.items():
+        for other in names:
+            if not isinstance(other, str) or shadow_key(other) != key:
+                continue
+            if other != name and _deceptive(name) and not _deceptive(other):
+                spoofs.append(f"'{show(other, 60)}' of {show(str(server), 80)}")
+            else:
+                same.append(f"'{show(other, 60)}' of {show(str(server), 80)}")
+    out = []
+    if spoofs:
+        more = f" and {len(spoofs) - 3} more" if len(spoofs) > 3 else ""
+        out.append(FLAGS_BY_ID["F120"].make(f"'{show(name, 60)}' passes for {', '.join(spoofs[:3])}{more}"))
+    if same:
+        more = f" and {len(same) - 3} more" if len(same) > 3 else ""
+        out.append(FLAGS_BY_ID["F121"].make(f"'{show(name, 60)}' also in {', '.join(same[:3])}{more}"))
+    return out
+
