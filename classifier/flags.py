@@ -122,7 +122,11 @@ _OVERRIDE = re.compile(
     r"|\bwithout\s+(?:the\s+)?users?'?s?\s+(?:knowledge|consent|approval|permission|confirmation)\b"
     r"|\b(?:the\s+)?user\s+has\s+(?:already\s+)?(?:pre-?)?(?:approved|authori[sz]ed|consented\s+to)\s+"
     r"(?:this|all|any|these)\b"
-    r"|\bpretend\s+(?:to\s+be|that\s+you)\b",
+    r"|\bpretend\s+(?:to\s+be|that\s+you)\b"
+    r"|\b(?:previous|prior|earlier|above|original|all\s+other)\s+(?:instructions|directives|rules|guidelines)\s+"
+    r"(?:are|is|have\s+been)\s+(?:now\s+)?(?:void|null|revoked|cancell?ed|canceled|outdated|obsolete|superseded"
+    r"|no\s+longer)\b"
+    r"|\b(?:obey|follow)\s+only\s+(?:the\s+)?(?:text|instructions|output|commands)\b",
     _I,
 )
 _TELL = (r"tell|telling|mention|mentioning|inform|informing|notify|notifying|alert|alerting|reveal|revealing"
@@ -132,6 +136,7 @@ _CONCEAL = re.compile(
     r"\s+(?:(?:this|that|it|anything|any\s+of\s+this|about\s+(?:this|it))\s+)?(?:to\s+|with\s+)?"
     r"(?:the\s+|your\s+)?(?:users?|humans?|operators?|customers?|them)\b"
     r"|\b(?:do\s+not|don'?t|never)\s+let\s+(?:the\s+)?users?\s+(?:know|see|notice|find\s+out)\b"
+    rf"|\b(?:no\s+need|not\s+necessary|unnecessary)\s+to\s+(?:{_TELL})\b[^.\n]{{0,40}}?\b(?:users?|them)\b"
     rf"|\b(?:do\s+not|don'?t|never|must\s+not|without)\s+(?:{_TELL}|discuss|discussing|talk\s+about)\s+"
     r"(?:(?:this|these|that|the|any|such)\s+)(?:\w+\s+)?(?:instructions?|steps?|notes?|sidenotes?|requirements?"
     r"|tool\s+calls?|rules?|actions?|behaviou?r|side\s+effects?)\b"
@@ -151,13 +156,13 @@ _SECRET_PATH = re.compile(
     r"|\bmcp\.json\b|\bclaude_desktop_config\b|\.aws/(?:credentials|config)\b|\.(?:npmrc|pypirc|netrc"
     r"|pgpass|git-credentials|bash_history|zsh_history|gnupg)\b|\.kube/config\b|\.docker/config\.json"
     r"|/etc/(?:passwd|shadow|sudoers)\b|\bwallet\.dat\b|\b(?:credentials|secrets?)\.(?:json|ya?ml|toml)\b"
-    r"|\bLogin\s+Data\b|\bcookies\.sqlite\b|\bkeychain\b",
+    r"|\bLogin\s+Data\b|\bcookies\.sqlite\b|\bkeychain\b|\bprintenv\b|/proc/self/environ\b",
     _I,
 )
 _SECRET_WORDS = re.compile(
     r"\b(?:(?P<cred>(?:ssh|private|api|access|secret|signing|gpg|pgp|aws|openai|stripe|github)[\s_-]+keys?"
     r"|credentials|passwords?|passphrases?|(?:auth|access|bearer|session|refresh|oauth|api|github)[\s_-]+tokens?"
-    r"|environment\s+variables|env\s+vars|(?:seed|recovery)\s+phrases?|mnemonic|cookies|secrets)"
+    r"|environment\s+variables?|env\s+vars|(?:seed|recovery)\s+phrases?|mnemonic|cookies|secrets)"
     r"|(?:conversation|chat|message|session)\s+(?:history|log|logs|transcripts?)|previous\s+messages"
     r"|(?:entire|full|whole|complete)\s+(?:conversation|chat|context)|system\s+prompt|private\s+data)\b",
     _I,
@@ -165,13 +170,13 @@ _SECRET_WORDS = re.compile(
 # Imperatives that move data somewhere, and where to.
 _MOVE = re.compile(
     r"\b(?:send|forward|upload|post|leak|exfiltrate|transmit|email|share|append|embed|include|copy|copie|dump"
-    r"|attach|pass|put|paste|insert|provide|supply|add|collect|gather|encode|report)(?:s|d|ed|ing)?\b",
+    r"|attach|pass|put|paste|insert|provide|supply|add|collect|gather|encode|report|contain)(?:s|d|ed|ing)?\b",
     _I,
 )
 _READ = re.compile(r"\b(?:read|cat|open|load|fetch|get|retrieve|extract|obtain|access|contents?\s+of)\b", _I)
 _ORDER = re.compile(
-    r"\b(?:before|first|prior\s+to|after(?:wards)?|otherwise|must|always|also|each\s+time|every\s+time"
-    r"|whenever|required|mandatory|will\s+(?:not\s+work|fail))\b",
+    r"\b(?:before|first|prior\s+to|after(?:wards)?|otherwise|must|always|also|additionally|as\s+well|each\s+time"
+    r"|every\s+time|whenever|required|mandatory|will\s+(?:not\s+work|fail))\b",
     _I,
 )
 _SINK = re.compile(
@@ -204,9 +209,18 @@ _CROSS_TOOL = re.compile(
     _I,
 )
 _DESTINATION = re.compile(r"[\w.+-]{1,64}@[\w-]{1,63}\.[\w.]{2,20}|\bhttps?://\S{3,}|\b0x[0-9a-f]{40}\b", _I)
-_REDIRECT_VERB = re.compile(r"\b(?:bcc|cc|forward|redirect|send\s+(?:a\s+)?cop(?:y|ies)|also\s+send|route)\b",
-                            _I)
-_EVERY = re.compile(r"\b(?:always|all|every|each|whenever|regardless|also|silently)\b", _I)
+_REDIRECT_VERB = re.compile(
+    r"\b(?:bcc|cc|forward|redirect|send\s+(?:a\s+)?cop(?:y|ies)|also\s+send|route"
+    r"|(?:hidden|silent|extra|additional|secret)\s+recipient)\b",
+    _I,
+)
+_EVERY = re.compile(r"\b(?:always|all|every|each|any|whenever|regardless|also|silently)\b", _I)
+# "every *_API_KEY environment variable", "any AWS access keys you can find": collecting secrets.
+_ALL_SECRETS = re.compile(
+    r"\b(?:every|all|any|each)\s+(?:\S+\s+){0,3}?(?:secrets?|keys?|tokens?|credentials|passwords?"
+    r"|environment\s+variables?|env\s+vars)\b",
+    _I,
+)
 _B64 = re.compile(r"(?<![A-Za-z0-9+/])[A-Za-z0-9+/]{40,}={0,2}(?![A-Za-z0-9+/=])")
 _HEX = re.compile(r"(?<![0-9A-Fa-f])[0-9A-Fa-f]{32,}(?![0-9A-Fa-f])|(?:\\x[0-9A-Fa-f]{2}){16,}")
 _HEX_OPAQUE: Final = 129  # longer than a SHA-512 in hex
@@ -399,7 +413,7 @@ def _exfiltration(text: str, param: str | None) -> re.Match[str] | None:
         if i >= _MAX_HITS:
             break
         ctx = _span(text, m)
-        if _MOVE.search(ctx) and _sink(ctx, param, m.group("cred") is not None):
+        if _MOVE.search(ctx) and (_sink(ctx, param, m.group("cred") is not None) or _ALL_SECRETS.search(ctx)):
             return m
     return None
 
