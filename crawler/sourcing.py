@@ -196,6 +196,9 @@ class Sourcer:
         # so a server listed by five sources is fetched once.
         self.seen: set[str] = set()
         self._seen_lock = threading.Lock()
+        # GitHub's API rate limit, once hit, holds for the rest of the hour: until then the
+        # repository step is skipped (packages are still tried) instead of asking again.
+        self.github_blocked_until = 0.0
 
     @classmethod
     def from_crawler(cls, crawler: Any) -> Self:
@@ -345,10 +348,20 @@ class Sourcer:
         headers = {"Accept": "application/vnd.github.sha"}
         if self.config.github_token:
             headers["Authorization"] = f"Bearer {self.config.github_token}"
+        if time.time() < self.github_blocked_until:
+            out.problems.append(
+                Problem("rate_limited", "GitHub API rate limit reached earlier in this crawl")
+            )
+            return False
         try:
             resp = client.get(f"{base}/repos/{quote(owner)}/{quote(name)}/commits/HEAD", headers=headers)
         except httpx.HTTPError as e:
             out.problems.append(Problem("download", f"{home}: commit lookup failed: {type(e).__name__}: {e}"))
+            return False
+        if resp.status_code in (403, 429) and resp.headers.get("x-ratelimit-remaining") == "0":
+            reset = resp.headers.get("x-ratelimit-reset", "")
+            self.github_blocked_until = float(reset) if reset.isdigit() else time.time() + 3600
+            out.problems.append(Problem("rate_limited", f"{home}: GitHub API rate limit (set GITHUB_TOKEN)"))
             return False
         if resp.status_code != 200:
             kind = "not_found" if resp.status_code == 404 else "download"

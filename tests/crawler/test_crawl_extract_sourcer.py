@@ -95,3 +95,16 @@ def test_unreachable_remote_falls_back_to_the_repository(mirror: Mirror) -> None
     assert out.via == "repository" and len(out.tools) == 2
     only = Sourcer(config(mirror)).source(server(remotes=rec.remotes), introspect_only=True)
     assert only.tools == [] and only.downloads == 0
+
+
+def test_github_rate_limit_is_asked_once(mirror: Mirror) -> None:
+    limited = Reply(403, b'{"message":"API rate limit exceeded"}', headers={"X-RateLimit-Remaining": "0"})
+    mirror.blobs["/github/repos/acme/big/commits/HEAD"] = limited
+    mirror.blobs["/github/repos/acme/other/commits/HEAD"] = limited
+    sourcer = Sourcer(config(mirror))
+    assert [p.kind for p in sourcer.source(server()).problems] == ["rate_limited"]
+    other = ServerRecord(
+        key="github.com/acme/other", name="o", repository_url="https://github.com/acme/other"
+    )
+    assert [p.kind for p in sourcer.source(other).problems] == ["rate_limited"]
+    assert sum("/commits/" in r for r in mirror.requests) == 1
