@@ -290,33 +290,58 @@ def _changed_definitions(
     return out
 
 
-def _definition_text(row: Any) -> list[str]:
-    def block(title: str, value: Any) -> list[str]:
-        if value is None:
-            text = "(none)"
-        elif isinstance(value, str):
-            text = value
-        else:
-            text = json.dumps(value, indent=2, sort_keys=True, ensure_ascii=False)
-        note = ""
-        if len(text) > DIFF_FIELD_CHARS:
-            note = f"… ({len(text):,} characters, the first {DIFF_FIELD_CHARS:,} compared)"
-            text = text[:DIFF_FIELD_CHARS]
-        lines = [printable(line)[:DIFF_LINE_CHARS] for line in text.splitlines()] or [""]
-        return [f"{title}:", *("  " + line for line in lines), *(["  " + note] if note else [])]
+def _field_text(value: Any) -> str:
+    if value is None:
+        return "(none)"
+    if isinstance(value, str):
+        return value
+    return json.dumps(value, indent=2, sort_keys=True, ensure_ascii=False)
 
-    return [
-        *block("description", row.description),
-        *block("input_schema", row.input_schema),
-        *block("annotations", row.annotations),
-    ]
+
+def _first_difference(a: str, b: str) -> int:
+    """Where two texts first differ, by halving (slice comparisons run in C: 10 MB in ms)."""
+    lo, hi = 0, min(len(a), len(b))
+    while lo < hi:
+        mid = (lo + hi + 1) // 2
+        if a[:mid] == b[:mid]:
+            lo = mid
+        else:
+            hi = mid - 1
+    return lo
+
+
+def _wrap(line: str) -> list[str]:
+    """A long line as lines of DIFF_LINE_CHARS: a change at its end still shows."""
+    return [line[i : i + DIFF_LINE_CHARS] for i in range(0, len(line), DIFF_LINE_CHARS)] or [""]
+
+
+def _blocks(old: Any, new: Any) -> tuple[list[str], list[str]]:
+    """Both definitions as lines, field by field. A field longer than DIFF_FIELD_CHARS is cut
+    to the same window of both texts, around where they first differ, and says so."""
+    left: list[str] = []
+    right: list[str] = []
+    for title in ("description", "input_schema", "annotations"):
+        a, b = _field_text(getattr(old, title)), _field_text(getattr(new, title))
+        notes = ["", ""]
+        if max(len(a), len(b)) > DIFF_FIELD_CHARS:
+            start = max(0, _first_difference(a, b) - DIFF_FIELD_CHARS // 10)
+            end = start + DIFF_FIELD_CHARS
+            for i, text in enumerate((a, b)):
+                if len(text) > DIFF_FIELD_CHARS:
+                    notes[i] = f"… ({len(text):,} characters, {start:,} to {min(end, len(text)):,} compared)"
+            a, b = a[start:end], b[start:end]
+        for out, text, note in ((left, a, notes[0]), (right, b, notes[1])):
+            lines = [chunk for line in text.splitlines() for chunk in _wrap(printable(line))] or [""]
+            out.extend([f"{title}:", *("  " + line for line in lines), *(["  " + note] if note else [])])
+    return left, right
 
 
 def _unified(old: Any, new: Any, name: str) -> str:
+    left, right = _blocks(old, new)
     lines = list(
         difflib.unified_diff(
-            _definition_text(old),
-            _definition_text(new),
+            left,
+            right,
             fromfile=f"{name} ({_iso(_aware(old.first_seen))[:19]}Z)",
             tofile=f"{name} ({_iso(_aware(new.first_seen))[:19]}Z)",
             lineterm="",
