@@ -27,17 +27,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Final
 
-from classifier.confusables import (
-    BIDI,
-    BIDI_REORDER,
-    INVISIBLE,
-    decode_tags,
-    decode_variation_selectors,
-    homoglyphs,
-    show,
-    skeleton,
-    strip_invisible,
-)
+from classifier.confusables import INVISIBLE, check_name, check_text, homoglyphs, show, skeleton
 from classifier.tokens import split_name
 
 __all__ = ["FLAGS", "FLAGS_BY_ID", "SCAN_LIMIT", "Flag", "find_flags", "shadow_key", "shadowing"]
@@ -47,7 +37,7 @@ MEDIUM: Final = "medium"
 LOW: Final = "low"
 
 #: Longest text scanned whole for instructions; beyond it, the head and the tail (half each).
-SCAN_LIMIT: Final = 128 * 1024
+SCAN_LIMIT: Final = 64 * 1024
 _MAX_SCHEMA_NODES: Final = 2000
 _MAX_HITS: Final = 50
 
@@ -280,16 +270,16 @@ def find_flags(
     params = _schema_texts(input_schema) if isinstance(input_schema, Mapping) else []
     title = annotations.get("title") if isinstance(annotations, Mapping) else None
 
-    _check_name(name, "name", add)
+    check_name(name, "name", add)
     for where, key, _ in params:
         if key:
-            _check_name(key, where, add)
+            check_name(key, where, add)
     texts: list[tuple[str, str, str | None]] = [("description", description or "", None)]
     texts += [(w, t, k or None) for w, k, t in params if t]
     if isinstance(title, str) and title:
         texts.append(("title", title, None))
     for where, text, param in texts:
-        _check_unicode(text, where, add)
+        check_text(text, where, add, limit=SCAN_LIMIT)
         if len(text) > SCAN_LIMIT:
             add("F109", f"{where} has {len(text):,} characters; instructions scanned in the first and "
                         f"last {SCAN_LIMIT // 2:,}")
@@ -490,118 +480,6 @@ def _report_blob(kind: str, blob: str, plain: str | None, opaque: int, where: st
             add("F107", f"{where}: {kind} {show(blob, 24)} decodes to '{show(plain, 80)}'")
     elif len(blob) >= opaque:
         add("F107", f"{where}: {kind} blob of {len(blob)} characters: {show(blob, 40)}")
-
-
-# ---------------------------------------------------------------------------------------------
-# Unicode
-
-
-def _check_name(name: str, where: str, add: Any) -> None:
-    if name.isascii() and name.isprintable():
-        return
-    bidi = [ch for ch in name if ch in BIDI]
-    if bidi:
-        add("F111", f"{where} {show(name, 80)} has {_codes(bidi)}")
-    hidden = [ch for ch in name if ch not in BIDI and (INVISIBLE.match(ch) or unicodedata.category(ch) in
-                                                         ("Cc", "Cf", "Co", "Cn", "Zl", "Zp"))]
-    if hidden:
-        tags = decode_tags(name)
-        spelled = f" spelling '{show(tags, 60)}'" if tags else ""
-        add("F110" if tags else "F112", f"{where} {show(name, 80)} has {_codes(hidden)}{spelled}")
-    _check_homoglyph_words(name, where, add, name_check=True)
-
-
-def _codes(chars: Iterable[str]) -> str:
-    uniq = list(dict.fromkeys(chars))
-    return ", ".join(f"U+{ord(c):04X}" for c in uniq[:5]) + (" …" if len(uniq) > 5 else "")
-
-
-_RTL = re.compile("[\u0590-\u08ff\ufb1d-\ufdff\ufe70-\ufeff]")
-
-
-def _check_unicode(text: str, where: str, add: Any) -> None:
-    if text.isascii():
-        return
-    tags = decode_tags(text)
-    if tags:
-        add("F110", f"{where}: tag characters spell '{show(tags, 100)}'")
-    hidden_bytes = decode_variation_selectors(text)
-    if hidden_bytes:
-        add("F110", f"{where}: variation selectors spell '{show(hidden_bytes, 100)}'")
-    rtl = _RTL.search(text) is not None
-    suspicious = 0
-    first = ""
-    for i, m in enumerate(INVISIBLE.finditer(text)):
-        if i >= 10_000:
-            break
-        ch, pos = m.group(), m.start()
-        if 0xE0000 <= ord(ch) <= 0xE0FFF or (0xE0100 <= ord(ch) <= 0xE01EF):
-            continue
-        if ch in ("\u202d", "\u202e") or (ch in BIDI_REORDER and not rtl):
-            add("F111", f"{where}: {show(text[max(0, pos - 30) : pos + 50])}")
-            continue
-        if _legit_invisible(text, pos, ch, rtl):
-            continue
-        suspicious += 1
-        first = first or show(text[max(0, pos - 30) : pos + 40])
-    if suspicious:
-        add("F113", f"{where}: {suspicious} invisible character(s), first at: {first}")
-    _check_homoglyph_words(text[:SCAN_LIMIT], where, add, name_check=False)
-
-
-def _neighbours(text: str, pos: int) -> tuple[str, str]:
-    i, j = pos - 1, pos + 1
-    while i >= 0 and pos - i < 16 and INVISIBLE.match(text[i]):
-        i -= 1
-    while j < len(text) and j - pos < 16 and INVISIBLE.match(text[j]):
-        j += 1
-    return (text[i] if i >= 0 else " ", text[j] if j < len(text) else " ")
-
-
-def _legit_invisible(text: str, pos: int, ch: str, rtl: bool) -> bool:
-    """Emoji joiners and selectors, joiners in Indic/Arabic script, soft hyphens, marks in RTL text."""
-    before, after = _neighbours(text, pos)
-    run = 0 < pos < len(text) - 1 and INVISIBLE.match(text[pos + 1]) and INVISIBLE.match(text[pos - 1])
-    if run and ch not in "\u200d\ufe0f":
-        return False
-    if ch in "\ufe0e\ufe0f\u200d":  # emoji presentation / ZWJ sequences
-        return not before.isascii() or not after.isascii()
-    if ch in "\u200c\u200b\u00ad\u034f" or ch in "\u200e\u200f\u061c":
-        if ch in "\u200e\u200f\u061c" and rtl:
-            return True
-        return not (before.isascii() and after.isascii()) or (ch == "\u00ad" and before.isalpha())
-    if ch == "\ufeff":
-        return pos == 0
-    return False
-
-
-def _check_homoglyph_words(text: str, where: str, add: Any, *, name_check: bool) -> None:
-    """Lookalikes mixed into Latin words (and, in names, whole words of lookalikes)."""
-    if text.isascii():
-        return
-    flag_id = "F114" if name_check else "F115"
-    for i, m in enumerate(re.finditer(r"[^\x00-\x7f]", text)):
-        if i >= 10_000:
-            break
-        start, end = m.start(), m.end()
-        while start > 0 and m.start() - start < 64 and (text[start - 1].isalpha()):
-            start -= 1
-        while end < len(text) and end - m.end() < 64 and (text[end].isalpha()):
-            end += 1
-        word = strip_invisible(text[start:end])
-        letters = [c for c in word if c.isalpha()]
-        if len(letters) < 2:
-            continue
-        looks = homoglyphs(word)
-        looks = [(c, a) for c, a in looks if a.isalpha()]
-        if not looks:
-            continue
-        ascii_letters = sum(c.isascii() for c in letters)
-        whole = len(looks) == len(letters) - ascii_letters and ascii_letters == 0 and name_check
-        if (ascii_letters and ascii_letters < len(letters)) or (whole and len(letters) >= 3):
-            chars = ", ".join(f"U+{ord(c):04X} {unicodedata.name(c, '?')} as '{a}'" for c, a in looks[:3])
-            add(flag_id, f"{where}: '{show(word, 40)}' reads as '{skeleton(word)}' ({chars})")
-            return
 
 
 # ---------------------------------------------------------------------------------------------
