@@ -206,7 +206,8 @@ def _decision(tool: dict[str, Any]) -> tuple[str, str]:
     reason = f"{label}: " + "; ".join(c["rationale"][:3])
     if c.get("source") == "override":
         return ACTIONS[label] or "allow", reason
-    flags = c.get("flags") or []
+    # low findings (capability tags, a name shared with another server) inform, never block
+    flags = [f for f in c.get("flags") or [] if f.get("severity") != "low"]
     high = [f for f in flags if f.get("severity") == "high"]
     if high:
         names = ", ".join(f"{f.get('id')} {f.get('name', '')}".strip() for f in high)
