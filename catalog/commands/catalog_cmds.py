@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from rich.console import Console
 from rich.table import Table
 
 from catalog.commands.common import DbOption, JsonOption, console, db_url, print_json
@@ -20,6 +21,18 @@ class ExportFormat(StrEnum):
     jsonl = "jsonl"
     policy = "policy"
     claude_code = "claude-code"
+
+
+class FindingsFormat(StrEnum):
+    table = "table"
+    json = "json"
+    sarif = "sarif"
+
+
+class Severity(StrEnum):
+    low = "low"
+    medium = "medium"
+    high = "high"
 
 
 class Label(StrEnum):
@@ -210,6 +223,52 @@ def tools(
     console().print(table)
 
 
+def findings(
+    fmt: Annotated[FindingsFormat, typer.Option("--format", "-f", help="table, json or sarif.")] = (
+        FindingsFormat.table
+    ),
+    min_severity: Annotated[
+        Severity, typer.Option("--min-severity", help="low, medium or high.")
+    ] = Severity.low,
+    fail_on: Annotated[
+        Severity | None,
+        typer.Option("--fail-on", help="Exit 1 if a finding of this severity or above exists."),
+    ] = None,
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="Write here instead of stdout.")
+    ] = None,
+    db: DbOption = "",
+) -> None:
+    """Security findings across the catalog (hidden instructions, invisible text, shadowing, ...).
+
+    Example: mcpcat findings --min-severity medium --format sarif -o mcpcat.sarif
+    """
+    from catalog.export import atomic_writer
+    from catalog.findings import SEVERITIES, iter_findings, sarif
+
+    with _open(db) as cat:
+        rows = list(iter_findings(cat, min_severity=min_severity.value))
+        version = cat.classifier_version
+    if fmt is FindingsFormat.table:
+        table = Table("severity", "id", "finding", "server", "tool", "evidence")
+        for r in sorted(rows, key=lambda r: (-SEVERITIES.index(r["severity"]), r["server"], r["tool"])):
+            table.add_row(r["severity"], r["id"], r["name"], r["server"], r["tool"], r["evidence"][:120])
+        if output is None:
+            console().print(table)
+        else:
+            with atomic_writer(output) as out:
+                Console(file=out, width=200).print(table)
+    else:
+        document: Any = rows if fmt is FindingsFormat.json else sarif(rows, version=version)
+        with atomic_writer(output) as out:
+            json.dump(document, out, indent=2, ensure_ascii=False)
+            out.write("\n")
+    if fail_on is not None and any(
+        SEVERITIES.index(r["severity"]) >= SEVERITIES.index(fail_on) for r in rows
+    ):
+        raise typer.Exit(1)
+
+
 def register(app: typer.Typer) -> None:
     app.command("import")(import_)
     app.command("export")(export)
@@ -217,3 +276,4 @@ def register(app: typer.Typer) -> None:
     app.command("show")(show)
     app.command("stats")(stats)
     app.command("tools")(tools)
+    app.command("findings")(findings)
