@@ -408,7 +408,7 @@ def _definition_changes(
 
 
 def _went_up(old: str | None, new: str | None) -> bool:
-    return old in RANK and new in RANK and RANK[new] > RANK[old]  # type: ignore[index]
+    return old in RANK and new in RANK and RANK[new] > RANK[old]
 
 
 def _reclassified(engine: Engine, cut: datetime, version: str | None) -> list[Change]:

@@ -423,9 +423,12 @@ def run_nightly(
     with Catalog(db_url) as catalog, nightly_lock(catalog.engine, export_dir.absolute()):
         _prepare(export_dir.absolute())  # an unwritable target fails before hours of crawling
         last = history.latest_finished_run(catalog.engine)
-        if crawl is None:
-            from crawler.run import run_crawl as crawl
-        result = crawl(
+        runner = crawl
+        if runner is None:
+            from crawler.run import run_crawl
+
+            runner = run_crawl
+        result = runner(
             list(sources),
             db_url=db_url,
             base_urls=dict(base_urls or {}),
