@@ -235,3 +235,17 @@ def test_the_lock_admits_one_run(catalog: Catalog, tmp_path: Path) -> None:
             pass
     with nightly_lock(catalog.engine, tmp_path / "export"):
         pass
+
+
+def test_nightly_command_refuses_a_second_run_and_a_bad_target(sqlite_url: str, tmp_path: Path) -> None:
+    runner = CliRunner()
+    args = ["nightly", "--db", sqlite_url, "--source", "official", "--no-extract"]
+    with Catalog(sqlite_url) as c, nightly_lock(c.engine, tmp_path / "export") as lock:
+        busy = runner.invoke(app, [*args, "--export-dir", str(tmp_path / "export")])
+    assert busy.exit_code == 75
+    assert busy.stderr == f"error: another mcpcat nightly is running (pid {os.getpid()}, lock {lock})\n"
+    (tmp_path / "afile").write_text("x")
+    bad = runner.invoke(app, [*args, "--export-dir", str(tmp_path / "afile" / "export")])
+    assert bad.exit_code == 2
+    assert bad.stderr.startswith("error: cannot write the export ") and bad.stderr.count("\n") == 1
+    assert not (tmp_path / "export").exists()
