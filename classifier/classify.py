@@ -14,6 +14,7 @@ How the evidence is combined:
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import multiprocessing as mp
 import os
@@ -55,6 +56,8 @@ READ_AT: Final = 0.7
 RULESET: Final = "1.0"
 _MODEL_LINES: Final = 3
 _PARALLEL_FROM: Final = 5000
+#: Tools scored together in one numpy pass (bounds the memory of the flattened features).
+_CHUNK: Final = 2048
 
 
 def mcp_annotations(label: str) -> dict[str, bool]:
@@ -123,6 +126,12 @@ def classify(
 def _decide(
     probs: list[float], hits: list[Hit], matched: list[Matched]
 ) -> Classification:
+    label, confidence, flags = _label(probs, hits)
+    top = Scorer.top_features(matched, LABELS.index(label), _MODEL_LINES)
+    return _finish(label, confidence, flags, hits, top)
+
+
+def _label(probs: list[float], hits: list[Hit]) -> tuple[str, float, list[dict[str, str]]]:
     p = dict(zip(LABELS, probs, strict=True))
     if p[DESTRUCTIVE] >= DESTRUCTIVE_AT:
         label = DESTRUCTIVE
@@ -132,14 +141,20 @@ def _decide(
         label = WRITE
     confidence = p[label] if label != WRITE else p[WRITE] + min(p[READ], p[DESTRUCTIVE])
 
-    definition_hits = [h for h in hits if not h.rule.id.startswith("R4")]
-    floor_hits = [h for h in definition_hits if h.strength >= FLOOR_STRENGTH]
-    floor = max(floor_hits, key=lambda h: (severity(h.label), h.strength), default=None)
+    floor = None
+    declared = None
+    for h in hits:
+        if h.rule.id.startswith("R4"):
+            if declared is None or h.strength > declared.strength:
+                declared = h
+        elif h.strength >= FLOOR_STRENGTH and (
+            floor is None or (severity(h.label), h.strength) > (severity(floor.label), floor.strength)
+        ):
+            floor = h
     if floor is not None and severity(floor.label) > severity(label):
         label, confidence = floor.label, max(floor.strength, p[floor.label])
 
     flags: list[dict[str, str]] = []
-    declared = max((h for h in hits if h.rule.id.startswith("R4")), key=lambda h: h.strength, default=None)
     if declared is not None:
         if floor is not None and severity(floor.label) > severity(declared.label):
             flags.append(
@@ -153,17 +168,55 @@ def _decide(
         else:
             confidence = declared.strength if declared.label != label else max(confidence, declared.strength)
             label = declared.label
+    return label, confidence, flags
 
-    idx = LABELS.index(label)
+
+def _finish(
+    label: str,
+    confidence: float,
+    flags: list[dict[str, str]],
+    hits: list[Hit],
+    model_lines: list[tuple[str, float]],
+) -> Classification:
     rationale = [h.line for h in sorted(hits, key=lambda h: (-h.strength, h.rule.id))]
-    for fname, push in Scorer.top_features(matched, idx, _MODEL_LINES):
+    for fname, push in model_lines:
         rationale.append(f"M {fname}: {push:+.2f}")
     return Classification(label, round(min(max(confidence, 0.0), 1.0), 3), rationale, flags)
 
 
-def _classify_chunk(args: tuple[list[Mapping[str, Any]], bool]) -> list[Classification]:
-    tools, ignore = args
-    return classify_many(tools, ignore_annotations=ignore, workers=1)
+def _classify_batch(
+    items: list[Mapping[str, Any]], ignore: bool, scorer: Scorer
+) -> list[Classification]:
+    """Rules and features per tool, then one vectorised scoring pass for the whole batch."""
+    hits_all: list[list[Hit]] = []
+    feats_all: list[dict[str, float]] = []
+    for t in items:
+        name, description, schema, annotations = (
+            t.get("name"), t.get("description"), t.get("input_schema"), t.get("annotations")
+        )
+        _check_input(name, description, schema, annotations)
+        v = view(name, description, schema, None if ignore else annotations)  # type: ignore[arg-type]
+        hits = evaluate(v, annotations=not ignore)
+        hits_all.append(hits)
+        feats_all.append(features(v, hits))
+    if not items:
+        return []
+    probs, flat = scorer.score_many(feats_all)
+    decided = [_label(p, h) for p, h in zip(probs, hits_all, strict=True)]
+    tops = scorer.top_many(flat, [LABELS.index(d[0]) for d in decided], _MODEL_LINES)
+    return [
+        _finish(label, conf, flags, hits, top)
+        for (label, conf, flags), hits, top in zip(decided, hits_all, tops, strict=True)
+    ]
+
+
+_BATCH: list[Mapping[str, Any]] = []
+
+
+def _classify_range(args: tuple[int, int, bool]) -> list[tuple[str, float, list[str], list[dict[str, str]]]]:
+    start, stop, ignore = args
+    got = _classify_batch(_BATCH[start:stop], ignore, load_scorer())
+    return [(c.label, c.confidence, c.rationale, c.flags) for c in got]
 
 
 def classify_many(
@@ -178,23 +231,30 @@ def classify_many(
     Large batches with the shipped model are split over ``workers`` processes (default: one per
     CPU); results keep input order.
     """
+    global _BATCH
     items = list(tools)
     n_workers = workers or os.cpu_count() or 1
     forkable = "fork" in mp.get_all_start_methods()
     if n_workers > 1 and scorer is None and len(items) >= _PARALLEL_FROM and forkable:
-        load_scorer()  # loaded once, inherited by the forked workers
-        size = -(-len(items) // (n_workers * 4))
-        chunks = [(items[i : i + size], ignore_annotations) for i in range(0, len(items), size)]
-        with mp.get_context("fork").Pool(n_workers) as pool:
-            return [c for part in pool.map(_classify_chunk, chunks) for c in part]
-    return [
-        classify(
-            t.get("name"),  # type: ignore[arg-type]
-            t.get("description"),
-            t.get("input_schema"),
-            t.get("annotations"),
-            ignore_annotations=ignore_annotations,
-            scorer=scorer,
-        )
-        for t in items
-    ]
+        load_scorer()._numpy()  # loaded once, inherited by the forked workers
+        size = -(-len(items) // (n_workers * 2))
+        ranges = [(i, min(i + size, len(items)), ignore_annotations) for i in range(0, len(items), size)]
+        _BATCH = items  # inherited by the forked workers: the tools are never pickled
+        try:
+            with mp.get_context("fork").Pool(n_workers) as pool:
+                parts = pool.map(_classify_range, ranges)
+        finally:
+            _BATCH = []
+        return [Classification(*c) for part in parts for c in part]
+    scorer = scorer or load_scorer()
+    out: list[Classification] = []
+    # Nothing here makes reference cycles: the cyclic collector would only rescan the batch.
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        for i in range(0, len(items), _CHUNK):
+            out.extend(_classify_batch(items[i : i + _CHUNK], ignore_annotations, scorer))
+    finally:
+        if collecting:
+            gc.enable()
+    return out

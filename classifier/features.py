@@ -31,9 +31,7 @@ _STOP: Final = frozenset(_STOP_WORDS.split())
 
 def _block(out: dict[str, float], prefix: str, items: set[str], weight: float = 1.0) -> None:
     if items:
-        value = weight / sqrt(len(items))
-        for item in items:
-            out[prefix + item] = value
+        out.update(dict.fromkeys(map(prefix.__add__, items), weight / sqrt(len(items))))
 
 
 def features(v: ToolView, hits: list[Hit]) -> dict[str, float]:
@@ -45,11 +43,8 @@ def features(v: ToolView, hits: list[Hit]) -> dict[str, float]:
         out["e:" + ws[-1]] = 0.5
     _block(out, "b:", {a + "_" + b for a, b in pairwise(ws)}, 0.7)
     joined = "^" + "_".join(ws) + "$"
-    grams = set()
-    for n in (3, 4, 5):
-        for i in range(len(joined) - n + 1):
-            grams.add(joined[i : i + n])
-    _block(out, "c:", grams, 0.8)
+    size = len(joined)
+    _block(out, "c:", {joined[i : i + n] for n in (3, 4, 5) for i in range(size - n + 1)}, 0.8)
     dw = [w for w in v.text_words[:DESC_WORDS] if w not in _STOP]
     _block(out, "d:", set(dw))
     _block(out, "q:", {a + "_" + b for a, b in pairwise(dw[:40])}, 0.6)

@@ -17,7 +17,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any, Final
 
 from classifier.tokens import MAX_TEXT, clean, split_name, tool_words, words
@@ -198,9 +199,31 @@ class ToolView:
     params: dict[str, str]
     param_words: frozenset[str]
     annotations: Mapping[str, Any]
+    #: Results of description searches that several rules share (see ``_search``).
+    memo: dict[re.Pattern[str], bool] = field(default_factory=dict)
 
 
 _PARAM_SPLIT = re.compile(r"[^a-z0-9]+")
+
+
+@lru_cache(maxsize=16384)
+def _param_name(key: str) -> str:
+    return "_".join(split_name(key)) or key.lower()
+
+
+@lru_cache(maxsize=16384)
+def _param_words(pname: str) -> tuple[str, ...]:
+    return tuple(w for w in _PARAM_SPLIT.split(pname) if w)
+
+
+def _search(v: ToolView, rx: re.Pattern[str]) -> bool:
+    """``rx`` found in the description, searched once per tool however many rules ask."""
+    found = v.memo.get(rx)
+    if found is None:
+        needs = _NEEDS.get(rx)
+        possible = not needs or any(lit in v.text for lit in needs)
+        found = v.memo[rx] = possible and rx.search(v.text) is not None
+    return found
 
 
 def view(
@@ -215,9 +238,8 @@ def view(
     if isinstance(props, Mapping):
         for key, spec in list(props.items())[:200]:
             desc = spec.get("description") if isinstance(spec, Mapping) else None
-            pname = "_".join(split_name(str(key))) or str(key).lower()
-            params[pname] = desc[:500].lower() if isinstance(desc, str) else ""
-    param_words = frozenset(w for p in params for w in _PARAM_SPLIT.split(p) if w)
+            params[_param_name(str(key))] = desc[:500].lower() if isinstance(desc, str) else ""
+    param_words = frozenset(w for p in params for w in _param_words(p))
     return ToolView(
         name=name,
         name_words=split_name(name),
@@ -383,14 +405,22 @@ def _no_words(v: ToolView) -> Iterator[Values]:
         yield {}
 
 
-def _phrase_check(pattern: str, *, start: bool = False, unless: re.Pattern[str] | None = None) -> Check:
+def _phrase_check(
+    pattern: str,
+    *,
+    start: bool = False,
+    unless: re.Pattern[str] | None = None,
+    needs: tuple[str, ...] = (),
+) -> Check:
+    """A description phrase rule. ``needs``: literal substrings of which every match contains
+    one, checked first because a substring test is far cheaper than the regular expression."""
     rx = re.compile(pattern)
 
     def check(v: ToolView) -> Iterator[Values]:
-        if not v.text:
+        if not v.text or (needs and not any(lit in v.text for lit in needs)):
             return
         m = rx.match(v.text.lstrip(" \t\n*#>-_`'\"")) if start else rx.search(v.text)
-        if m and not (unless and unless.search(v.text)):
+        if m and not (unless and _search(v, unless)):
             yield {"phrase": " ".join(m.group(0).split())}
 
     return check
@@ -402,6 +432,11 @@ _READ_ONLY = re.compile(
     r"\bnon[- ]destructive\b|\bsafe to (?:call|run|use)\b|\bread operation\b|\bonly (?:reads|select)"
 )
 _NEGATED = re.compile(r"\b(?:not|never|without|no)\s+(?:\w+\s+)?(?:delet|remov|destroy|overwrit)")
+# Literal substrings of which every match of the pattern contains one (a cheap first test).
+_NEEDS: Final[dict[re.Pattern[str], tuple[str, ...]]] = {
+    _READ_ONLY: ("read", "does", "without", "side", "destructive", "safe to", "only"),
+    _NEGATED: ("no", "never", "without"),
+}
 _CHECKS["R201"] = _phrase_check(
     r"\bpermanent(?:ly)?\b[^.]{0,40}?\b(?:delet|remov|destroy|eras|purg)\w*|\bcannot be (?:undone|reversed|"
     r"recovered)|\bcan ?not be (?:undone|reversed|recovered)|\birreversibl\w*|\birrecoverabl\w*|"
@@ -409,21 +444,29 @@ _CHECKS["R201"] = _phrase_check(
     r"truncates?|overwrites?|terminates?|revokes?|uninstalls?)\b|\bdrops? (?:the |a )?(?:table|database|"
     r"collection|index|schema)\b|\bdata loss\b",
     unless=_NEGATED,
+    needs=("permanent", "not be", "irreversibl", "irrecoverabl", "reversible", "destructive", "delete",
+           "destroy", "erase", "purge", "wipe", "truncate", "overwrite", "terminate", "revoke", "uninstall",
+           "drop", "data loss"),
 )
 _CHECKS["R202"] = _phrase_check(
     r"\b(?:execut|run|eval)\w* (?:an? |the )?(?:arbitrary|any|raw|custom|given|provided)\b[^.]{0,30}?"
     r"\b(?:code|commands?|scripts?|sql|python|javascript|js|shell|queries|query|statements?)\b|"
     r"\b(?:shell|terminal|bash|powershell) commands?\b|\bremote code execution\b|\brce\b|"
     r"\b(?:execut|run|eval)\w* (?:a |the )?(?:python|javascript|js|bash|shell) (?:code|script|snippet)s?\b|"
-    r"\barbitrary (?:code|commands?|sql|javascript|python)\b"
+    r"\barbitrary (?:code|commands?|sql|javascript|python)\b",
+    needs=("execut", "run", "eval", "shell", "terminal", "bash", "powershell", "remote code", "rce",
+           "arbitrary"),
 )
 _CHECKS["R203"] = _phrase_check(
-    r"\b(?:removes?|cancels?|replaces?|clears?|resets?|discards?|detaches?)\b", unless=_NEGATED
+    r"\b(?:removes?|cancels?|replaces?|clears?|resets?|discards?|detaches?)\b",
+    unless=_NEGATED,
+    needs=("remove", "cancel", "replace", "clear", "reset", "discard", "detach"),
 )
 _CHECKS["R204"] = _phrase_check(
     r"\b(?:execut|run)\w* (?:an? |the )?(?:sql|cypher|database|db|graphql|kql|promql)?\s?(?:query|queries|"
     r"statements?|sql)\b",
     unless=_READ_ONLY,
+    needs=("execut", "run"),
 )
 _CHECKS["R211"] = _phrase_check(
     r"(?:creates?|adds?|updates?|sends?|posts?|publish(?:es)?|uploads?|sets?|modif(?:y|ies)|changes?|"
@@ -433,16 +476,27 @@ _CHECKS["R211"] = _phrase_check(
 )
 _CHECKS["R212"] = _phrase_check(
     r"\bwrite operation\b|\bmodif(?:y|ies) (?:the|an?|existing)\b|\bmakes? changes\b|\bmutat\w+|"
-    r"\bpersist(?:s|ed)?\b"
+    r"\bpersist(?:s|ed)?\b",
+    needs=("write operation", "modif", "make", "mutat", "persist"),
 )
-_CHECKS["R221"] = _phrase_check(_READ_ONLY.pattern)
+_R221 = _phrase_check(_READ_ONLY.pattern)
+
+
+def _read_only_phrase(v: ToolView) -> Iterator[Values]:
+    if v.text and _search(v, _READ_ONLY):
+        yield from _R221(v)
+
+
+_CHECKS["R221"] = _read_only_phrase
 _CHECKS["R222"] = _phrase_check(
     r"(?:gets?|fetch(?:es)?|lists?|retrieves?|returns?|searche?s?|shows?|reads?|finds?|quer(?:y|ies)|"
     r"looks? up|describes?|checks?|validates?|counts?|inspects?|views?|displays?|provides?|"
     r"summari[sz]es?|analy[sz]es?|calculates?|computes?|compares?|explains?|verif(?:y|ies))\b",
     start=True,
 )
-_CHECKS["R223"] = _phrase_check(r"\breturns? (?:a |the )?(?:list|details|information|summary|count)\b")
+_CHECKS["R223"] = _phrase_check(
+    r"\breturns? (?:a |the )?(?:list|details|information|summary|count)\b", needs=("return",)
+)
 
 _FORCE = _w("force overwrite force_delete allow_overwrite replace_existing purge hard_delete")
 _CONFIRM = _w("confirm confirmation confirmed i_understand are_you_sure acknowledge_risk")
@@ -516,7 +570,7 @@ _CHECKS["R310"] = _param_check(frozenset({"filename", "file_name"}))
 
 @_check("R309")
 def _database_query(v: ToolView) -> Iterator[Values]:
-    if "query" not in v.params or _READ_ONLY.search(v.text):
+    if "query" not in v.params or _search(v, _READ_ONLY):
         return
     engine = next((w for w in v.name_words if w in _DB_ENGINES), None)
     if engine is None:
@@ -534,7 +588,7 @@ def _page_interaction(v: ToolView) -> Iterator[Values]:
 
 @_check("R308")
 def _sql_parameter(v: ToolView) -> Iterator[Values]:
-    if _READ_ONLY.search(v.text):
+    if _search(v, _READ_ONLY):
         return
     for p in v.params:
         if p in _SQL_PARAMS:
@@ -574,12 +628,14 @@ def _annotation_not_read_only(v: ToolView) -> Iterator[Values]:
 ANNOTATION_RULES: Final = frozenset(r.id for r in RULES if r.id.startswith("R4"))
 
 
+_ALL_CHECKS: Final = tuple((r, _CHECKS[r.id]) for r in RULES)
+_DEFINITION_CHECKS: Final = tuple((r, c) for r, c in _ALL_CHECKS if r.id not in ANNOTATION_RULES)
+
+
 def evaluate(v: ToolView, *, annotations: bool = True) -> list[Hit]:
     """Every rule hit on a prepared tool, in table order."""
-    hits: list[Hit] = []
-    for rule in RULES:
-        if not annotations and rule.id in ANNOTATION_RULES:
-            continue
-        for values in _CHECKS[rule.id](v):
-            hits.append(Hit(rule, rule.render(**values)))
-    return hits
+    return [
+        Hit(rule, rule.render(**values))
+        for rule, check in (_ALL_CHECKS if annotations else _DEFINITION_CHECKS)
+        for values in check(v)
+    ]

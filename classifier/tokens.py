@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from functools import lru_cache
 
 __all__ = ["MAX_TEXT", "clean", "name_segments", "split_name", "tool_words", "words"]
 
@@ -26,16 +27,26 @@ _CAMEL = re.compile(r"[A-Z]+(?=[A-Z][a-z])|[A-Z]?[a-z]+|[A-Z]+|\d+|[^\W\d_A-Za-z
 _TEXT_WORD = re.compile(r"[^\W_]+")
 
 
+_NON_ASCII = re.compile(r"[^\x00-\x7f]")
+
+
+@lru_cache(maxsize=4096)
+def _is_format(ch: str) -> bool:
+    return unicodedata.category(ch) == "Cf"
+
+
 def clean(text: str) -> str:
     """Drop invisible and format characters (zero-width, bidi controls, tag characters)."""
     if text.isascii():
         return text
     text = unicodedata.normalize("NFKC", text)
     text = _INVISIBLE.sub("", text)
-    return "".join(ch for ch in text if unicodedata.category(ch) != "Cf")
+    drop = {ord(ch): None for ch in set(_NON_ASCII.findall(text)) if _is_format(ch)}
+    return text.translate(drop) if drop else text
 
 
-def _camel(chunk: str) -> list[str]:
+@lru_cache(maxsize=65536)
+def _camel(chunk: str) -> tuple[str, ...]:
     parts = _CAMEL.findall(chunk)
     out: list[str] = []
     for part in parts:
@@ -44,7 +55,7 @@ def _camel(chunk: str) -> list[str]:
             out[-1] += part
         else:
             out.append(part.lower())
-    return out
+    return tuple(out)
 
 
 def split_name(name: str) -> list[str]:

@@ -11,6 +11,7 @@ import pytest
 
 import classifier
 from classifier import Classification, InvalidInput, classify, classify_many
+from classifier.model import TRAIN_DIR, load_rows
 
 
 def test_fetch_playback_progress_is_read_with_a_checkable_rationale() -> None:
@@ -130,6 +131,17 @@ def test_classify_many_in_parallel_equals_serial() -> None:
     assert [c.to_dict() for c in classify_many(tools, workers=2)] == [
         c.to_dict() for c in classify_many(tools, workers=1)
     ]
+
+
+def test_batch_scoring_equals_one_by_one_bit_for_bit() -> None:
+    # classify_many scores with numpy in one pass; classify in plain Python: same sums, same order.
+    rows = [r for p in sorted(TRAIN_DIR.glob("*.jsonl"))[:6] for r in load_rows(p)]
+    rows.append({"name": "🔥", "description": "zero\u200bwidth"})
+    got = classify_many(rows, ignore_annotations=True, workers=1)
+    for row, c in zip(rows, got, strict=True):
+        one = classify(row["name"], row.get("description"), row.get("input_schema"), ignore_annotations=True)
+        assert c.to_dict() == one.to_dict(), row["name"]
+    assert classify_many([]) == []
 
 
 def test_version_names_ruleset_artifact_and_code() -> None:

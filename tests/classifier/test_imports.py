@@ -31,4 +31,7 @@ def test_classifier_imports_neither_crawler_nor_catalog() -> None:
 def test_sklearn_appears_only_in_the_training_module() -> None:
     for path in sorted(PACKAGE.rglob("*.py")):
         if path.name != "model.py":
-            assert not _imports(path) & {"sklearn", "numpy", "scipy"}, path
+            assert not _imports(path) & {"sklearn", "scipy"}, path
+        # numpy: batch scoring only (imported lazily there; one tool is scored in plain Python).
+        if path.name not in ("model.py", "scoring.py"):
+            assert "numpy" not in _imports(path), path
