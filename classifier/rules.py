@@ -86,6 +86,8 @@ RULES: Final[tuple[Rule, ...]] = (
     Rule("R104", "bulk_change", DESTRUCTIVE, 0.8, "name changes '{scope}' at once: '{verb}'"),
     Rule("R105", "create_or_replace", DESTRUCTIVE, 0.8, "name says '{words}': replaces what exists"),
     Rule("R106", "money_movement", DESTRUCTIVE, 0.8, "name moves money or trades: '{words}'"),
+    Rule("R107", "replaces_running_software", DESTRUCTIVE, 0.7,
+         "name says '{verb}': installs or deploys over what runs now"),
     Rule("R111", "code_execution_name", DESTRUCTIVE, 0.9, "name says it runs code: '{words}'"),
     Rule("R112", "execute_verb", DESTRUCTIVE, 0.7, "name says '{verb}' (what it runs may be unbounded)"),
     Rule("R113", "page_interaction", DESTRUCTIVE, 0.8, "'{verb}' on a live page may submit anything"),
@@ -115,6 +117,8 @@ RULES: Final[tuple[Rule, ...]] = (
     Rule("R308", "sql_parameter", DESTRUCTIVE, 0.8, "parameter '{param}' takes SQL, not declared read-only"),
     Rule("R309", "database_query", DESTRUCTIVE, 0.8, "'{param}' takes a {engine} query, not read-only"),
     Rule("R310", "filename_parameter", DESTRUCTIVE, 0.5, "parameter '{param}' may name a file to write"),
+    Rule("R311", "operation_selector", DESTRUCTIVE, 0.6,
+         "parameter '{param}' picks one of several operations: the worst one governs"),
     Rule("R401", "annotation_read_only", READ, 0.85, "readOnlyHint is true"),
     Rule("R402", "annotation_destructive", DESTRUCTIVE, 0.85, "destructiveHint is true"),
     Rule("R403", "annotation_write", WRITE, 0.85, "readOnlyHint and destructiveHint are false"),
@@ -339,6 +343,22 @@ def _money_movement(v: ToolView) -> Iterator[Values]:
         yield {"words": found[0]}
 
 
+_INSTALL_VERBS = _w("install reinstall upgrade downgrade deploy redeploy rollout")
+_INSTALL_NOUNS = _w("deployment deployments")
+
+
+@_check("R107")
+def _replaces_running_software(v: ToolView) -> Iterator[Values]:
+    ws = v.words
+    if not ws or _verb(ws[0], READ_VERBS):
+        return
+    verb = next((w for w in ws if _verb(w, _INSTALL_VERBS)), None)
+    if verb is None and _verb(ws[0], _w("create start trigger")) and any(w in _INSTALL_NOUNS for w in ws):
+        verb = " ".join(ws)
+    if verb:
+        yield {"verb": verb}
+
+
 @_check("R111")
 def _code_execution_name(v: ToolView) -> Iterator[Values]:
     ws = v.name_words
@@ -432,6 +452,10 @@ _READ_ONLY = re.compile(
     r"\bnon[- ]destructive\b|\bsafe to (?:call|run|use)\b|\bread operation\b|\bonly (?:reads|select)"
 )
 _NEGATED = re.compile(r"\b(?:not|never|without|no)\s+(?:\w+\s+)?(?:delet|remov|destroy|overwrit)")
+#: Some operation a multi-operation tool offers removes, cancels or overwrites.
+_OPERATION_REMOVAL = re.compile(
+    r"\b(?:delet|remov|cancel|destroy|drop|purg|overwrit|replac|revok|clear|reset)\w*"
+)
 # Literal substrings of which every match of the pattern contains one (a cheap first test).
 _NEEDS: Final[dict[re.Pattern[str], tuple[str, ...]]] = {
     _READ_ONLY: ("read", "does", "without", "side", "destructive", "safe to", "only"),
@@ -517,7 +541,11 @@ _DB_ENGINES = _w(
     "redshift athena clickhouse influxdb influxql trino presto duckdb databricks cassandra cql "
     "cypher neo4j warehouse"
 )
-_UI_VERBS = _w("click tap press type fill select submit drag check uncheck upload")
+_UI_VERBS = _w(
+    "click tap press type fill select submit drag check uncheck upload keyboard keypress hotkey "
+    "dblclick doubleclick dialog"
+)
+_MOUSE_PRESS = _w("down up click")
 _UI_CONTEXT = _w("browser page element selector ref web playwright puppeteer form ui button")
 _DRY = _w("dry_run dryrun preview_only validate_only plan_only")
 
@@ -566,6 +594,20 @@ def _path_with_content(v: ToolView) -> Iterator[Values]:
 
 _CHECKS["R306"] = _param_check(_OUT_PARAMS)
 _CHECKS["R310"] = _param_check(frozenset({"filename", "file_name"}))
+_OPERATION_PARAMS = _w("method operation op action mode")
+
+
+@_check("R311")
+def _operation_selector(v: ToolView) -> Iterator[Values]:
+    # Only on tools that change something: a read tool's "mode" or "method" is a way of reading.
+    if v.words and _verb(v.words[0], READ_VERBS):
+        return
+    for p, desc in v.params.items():
+        if p in _OPERATION_PARAMS and (
+            _search(v, _OPERATION_REMOVAL) or _OPERATION_REMOVAL.search(desc) is not None
+        ):
+            yield {"param": p}
+            return
 
 
 @_check("R309")
@@ -582,6 +624,8 @@ def _database_query(v: ToolView) -> Iterator[Values]:
 @_check("R113")
 def _page_interaction(v: ToolView) -> Iterator[Values]:
     verb = next((w for w in v.words if w in _UI_VERBS), None)
+    if verb is None and "mouse" in v.words and _MOUSE_PRESS & set(v.words):
+        verb = "mouse " + next(w for w in v.words if w in _MOUSE_PRESS)
     if verb and (_UI_CONTEXT & (set(v.name_words) | v.param_words)):
         yield {"verb": verb}
 
