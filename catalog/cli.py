@@ -14,12 +14,14 @@ from typing import Any
 import typer
 from typer.core import TyperGroup
 
-from catalog.commands import catalog_cmds
-from catalog.commands import classify_cmds
-from catalog.commands import crawl_cmds
-from catalog.commands import extract_cmds
-from catalog.commands import introspect_cmds
-from catalog.commands import nightly_cmds
+from catalog.commands import (
+    catalog_cmds,
+    classify_cmds,
+    crawl_cmds,
+    extract_cmds,
+    introspect_cmds,
+    nightly_cmds,
+)
 from catalog.errors import CatalogError
 from classifier.errors import ClassifierError
 from crawler.errors import CrawlerError
