@@ -39,7 +39,7 @@ def features(v: ToolView, hits: list[Hit]) -> dict[str, float]:
     ws = v.words
     _block(out, "n:", set(v.name_words))
     if ws:
-        out["v:" + ws[0]] = 1.0
+        out["v:" + ws[v.lead]] = 1.0
         out["e:" + ws[-1]] = 0.5
     _block(out, "b:", {a + "_" + b for a, b in pairwise(ws)}, 0.7)
     joined = "^" + "_".join(ws) + "$"

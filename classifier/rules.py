@@ -203,6 +203,8 @@ class ToolView:
     params: dict[str, str]
     param_words: frozenset[str]
     annotations: Mapping[str, Any]
+    #: Index in ``words`` of the leading verb: 1 after a product prefix (``zpa_create_group``).
+    lead: int = 0
     #: Results of description searches that several rules share (see ``_search``).
     memo: dict[re.Pattern[str], bool] = field(default_factory=dict)
 
@@ -218,6 +220,16 @@ def _param_name(key: str) -> str:
 @lru_cache(maxsize=16384)
 def _param_words(pname: str) -> tuple[str, ...]:
     return tuple(w for w in _PARAM_SPLIT.split(pname) if w)
+
+
+def _lead(ws: list[str]) -> int:
+    """1 when the name starts with a product or namespace word and its second word is a plain verb
+    (``zpa_create_segment_group``, ``gitlab_delete_branch``), else 0."""
+    if len(ws) > 2 and not _verb(ws[0], _ALL_VERBS) and not ws[0].isdigit():
+        second = ws[1]
+        if _verb(second, _ALL_VERBS) and second not in NOUN_LIKE:
+            return 1
+    return 0
 
 
 def _search(v: ToolView, rx: re.Pattern[str]) -> bool:
@@ -244,10 +256,12 @@ def view(
             desc = spec.get("description") if isinstance(spec, Mapping) else None
             params[_param_name(str(key))] = desc[:500].lower() if isinstance(desc, str) else ""
     param_words = frozenset(w for p in params for w in _param_words(p))
+    ws = tool_words(name)
     return ToolView(
         name=name,
         name_words=split_name(name),
-        words=tool_words(name),
+        words=ws,
+        lead=_lead(ws),
         text=text,
         text_words=words(text),
         params=params,
@@ -272,12 +286,12 @@ def _check(rule_id: str) -> Callable[[Check], Check]:
 
 
 def _first(v: ToolView, lexicon: frozenset[str]) -> str | None:
-    return _verb(v.words[0], lexicon) if v.words else None
+    return _verb(v.words[v.lead], lexicon) if v.words else None
 
 
 def _later(v: ToolView, lexicon: frozenset[str], skip: frozenset[str] = frozenset()) -> Iterator[str]:
     seen: set[str] = set()
-    for w in v.words[1:]:
+    for w in v.words[v.lead + 1 :]:
         verb = _verb(w, lexicon)
         if verb and verb not in skip and verb not in seen:
             seen.add(verb)
@@ -301,7 +315,7 @@ def _destructive_verb_in_name(v: ToolView) -> Iterator[Values]:
 def _risky_verb(v: ToolView) -> Iterator[Values]:
     for i, w in enumerate(v.words):
         verb = _verb(w, RISKY_VERBS)
-        if verb and (i == 0 or verb not in NOUN_LIKE):
+        if verb and (i == v.lead or verb not in NOUN_LIKE):
             yield {"verb": verb}
             return
 
@@ -332,11 +346,11 @@ def _create_or_replace(v: ToolView) -> Iterator[Values]:
 @_check("R106")
 def _money_movement(v: ToolView) -> Iterator[Values]:
     ws = v.words
-    if not ws or _verb(ws[0], READ_VERBS):
+    if not ws or _verb(ws[v.lead], READ_VERBS):
         return
     found = [w for w in ws if _verb(w, _MONEY)]
-    if ws and ws[0] in ("pay", "charge", "transfer"):
-        found.insert(0, ws[0])
+    if ws[v.lead] in ("pay", "charge", "transfer"):
+        found.insert(0, ws[v.lead])
     if "place" in ws and "order" in ws:
         found.append("place order")
     if found:
@@ -350,10 +364,10 @@ _INSTALL_NOUNS = _w("deployment deployments")
 @_check("R107")
 def _replaces_running_software(v: ToolView) -> Iterator[Values]:
     ws = v.words
-    if not ws or _verb(ws[0], READ_VERBS):
+    if not ws or _verb(ws[v.lead], READ_VERBS):
         return
     verb = next((w for w in ws if _verb(w, _INSTALL_VERBS)), None)
-    if verb is None and _verb(ws[0], _w("create start trigger")) and any(w in _INSTALL_NOUNS for w in ws):
+    if verb is None and _verb(ws[v.lead], _w("create start trigger")) and any(w in _INSTALL_NOUNS for w in ws):
         verb = " ".join(ws)
     if verb:
         yield {"verb": verb}
@@ -600,7 +614,7 @@ _OPERATION_PARAMS = _w("method operation op action mode")
 @_check("R311")
 def _operation_selector(v: ToolView) -> Iterator[Values]:
     # Only on tools that change something: a read tool's "mode" or "method" is a way of reading.
-    if v.words and _verb(v.words[0], READ_VERBS):
+    if v.words and _verb(v.words[v.lead], READ_VERBS):
         return
     for p, desc in v.params.items():
         if p in _OPERATION_PARAMS and (
