@@ -359,6 +359,7 @@ def _money_movement(v: ToolView) -> Iterator[Values]:
 
 _INSTALL_VERBS = _w("install reinstall upgrade downgrade deploy redeploy rollout")
 _INSTALL_NOUNS = _w("deployment deployments")
+_LAUNCH_VERBS = _w("create start trigger")
 
 
 @_check("R107")
@@ -367,7 +368,7 @@ def _replaces_running_software(v: ToolView) -> Iterator[Values]:
     if not ws or _verb(ws[v.lead], READ_VERBS):
         return
     verb = next((w for w in ws if _verb(w, _INSTALL_VERBS)), None)
-    if verb is None and _verb(ws[v.lead], _w("create start trigger")) and any(w in _INSTALL_NOUNS for w in ws):
+    if verb is None and _verb(ws[v.lead], _LAUNCH_VERBS) and any(w in _INSTALL_NOUNS for w in ws):
         verb = " ".join(ws)
     if verb:
         yield {"verb": verb}
