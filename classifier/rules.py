@@ -86,7 +86,7 @@ RULES: Final[tuple[Rule, ...]] = (
     Rule("R104", "bulk_change", DESTRUCTIVE, 0.8, "name changes '{scope}' at once: '{verb}'"),
     Rule("R105", "create_or_replace", DESTRUCTIVE, 0.8, "name says '{words}': replaces what exists"),
     Rule("R106", "money_movement", DESTRUCTIVE, 0.8, "name moves money or trades: '{words}'"),
-    Rule("R107", "replaces_running_software", DESTRUCTIVE, 0.7,
+    Rule("R107", "replaces_running_software", DESTRUCTIVE, 0.8,
          "name says '{verb}': installs or deploys over what runs now"),
     Rule("R111", "code_execution_name", DESTRUCTIVE, 0.9, "name says it runs code: '{words}'"),
     Rule("R112", "execute_verb", DESTRUCTIVE, 0.7, "name says '{verb}' (what it runs may be unbounded)"),
@@ -119,6 +119,8 @@ RULES: Final[tuple[Rule, ...]] = (
     Rule("R310", "filename_parameter", DESTRUCTIVE, 0.5, "parameter '{param}' may name a file to write"),
     Rule("R311", "operation_selector", DESTRUCTIVE, 0.6,
          "parameter '{param}' picks one of several operations: the worst one governs"),
+    Rule("R312", "aggregation_pipeline", DESTRUCTIVE, 0.8,
+         "parameter '{param}' takes a pipeline whose stages may write, not declared read-only"),
     Rule("R401", "annotation_read_only", READ, 0.85, "readOnlyHint is true"),
     Rule("R402", "annotation_destructive", DESTRUCTIVE, 0.85, "destructiveHint is true"),
     Rule("R403", "annotation_write", WRITE, 0.85, "readOnlyHint and destructiveHint are false"),
@@ -610,6 +612,19 @@ def _path_with_content(v: ToolView) -> Iterator[Values]:
 _CHECKS["R306"] = _param_check(_OUT_PARAMS)
 _CHECKS["R310"] = _param_check(frozenset({"filename", "file_name"}))
 _OPERATION_PARAMS = _w("method operation op action mode")
+_OPERATION_SUFFIXES = _w("method operation action")
+_PIPELINE_PARAMS = _w("pipeline stages aggregation aggregate_pipeline")
+_DATA_CONTEXT = _w("collection collections database db documents aggregate aggregation mongo mongodb")
+_WRITES_REFUSED = re.compile(r"\breject|\bnot (?:be )?allowed|\bdisallow|\bforbidden|\brefuse")
+
+
+@_check("R312")
+def _aggregation_pipeline(v: ToolView) -> Iterator[Values]:
+    param = next((p for p in v.params if p in _PIPELINE_PARAMS), None)
+    if param is None or _search(v, _READ_ONLY) or _WRITES_REFUSED.search(v.text):
+        return
+    if _DATA_CONTEXT & (set(v.name_words) | set(v.text_words[:40]) | v.param_words - {param}):
+        yield {"param": param}
 
 
 @_check("R311")
@@ -618,7 +633,7 @@ def _operation_selector(v: ToolView) -> Iterator[Values]:
     if v.words and _verb(v.words[v.lead], READ_VERBS):
         return
     for p, desc in v.params.items():
-        if p in _OPERATION_PARAMS and (
+        if (p in _OPERATION_PARAMS or p.rsplit("_", 1)[-1] in _OPERATION_SUFFIXES) and (
             _search(v, _OPERATION_REMOVAL) or _OPERATION_REMOVAL.search(desc) is not None
         ):
             yield {"param": p}
