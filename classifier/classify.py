@@ -215,6 +215,7 @@ _BATCH: list[Mapping[str, Any]] = []
 
 def _classify_range(args: tuple[int, int, bool]) -> list[tuple[str, float, list[str], list[dict[str, str]]]]:
     start, stop, ignore = args
+    gc.disable()  # a forked worker that lives for one batch: nothing to collect
     got = _classify_batch(_BATCH[start:stop], ignore, load_scorer())
     return [(c.label, c.confidence, c.rationale, c.flags) for c in got]
 
