@@ -232,8 +232,21 @@ def classify_many(
     Large batches with the shipped model are split over ``workers`` processes (default: one per
     CPU); results keep input order.
     """
-    global _BATCH
     items = list(tools)
+    # Nothing here makes reference cycles: the cyclic collector would only rescan the batch.
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        return _classify_all(items, ignore_annotations, scorer, workers)
+    finally:
+        if collecting:
+            gc.enable()
+
+
+def _classify_all(
+    items: list[Mapping[str, Any]], ignore_annotations: bool, scorer: Scorer | None, workers: int | None
+) -> list[Classification]:
+    global _BATCH
     n_workers = workers or os.cpu_count() or 1
     forkable = "fork" in mp.get_all_start_methods()
     if n_workers > 1 and scorer is None and len(items) >= _PARALLEL_FROM and forkable:
@@ -249,13 +262,6 @@ def classify_many(
         return [Classification(*c) for part in parts for c in part]
     scorer = scorer or load_scorer()
     out: list[Classification] = []
-    # Nothing here makes reference cycles: the cyclic collector would only rescan the batch.
-    collecting = gc.isenabled()
-    gc.disable()
-    try:
-        for i in range(0, len(items), _CHUNK):
-            out.extend(_classify_batch(items[i : i + _CHUNK], ignore_annotations, scorer))
-    finally:
-        if collecting:
-            gc.enable()
+    for i in range(0, len(items), _CHUNK):
+        out.extend(_classify_batch(items[i : i + _CHUNK], ignore_annotations, scorer))
     return out
