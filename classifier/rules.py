@@ -121,6 +121,8 @@ RULES: Final[tuple[Rule, ...]] = (
          "parameter '{param}' picks one of several operations: the worst one governs"),
     Rule("R312", "aggregation_pipeline", DESTRUCTIVE, 0.8,
          "parameter '{param}' takes a pipeline whose stages may write, not declared read-only"),
+    Rule("R313", "whole_object_update", DESTRUCTIVE, 0.6,
+         "'{verb}' with parameter '{param}' may replace the whole object"),
     Rule("R401", "annotation_read_only", READ, 0.85, "readOnlyHint is true"),
     Rule("R402", "annotation_destructive", DESTRUCTIVE, 0.85, "destructiveHint is true"),
     Rule("R403", "annotation_write", WRITE, 0.85, "readOnlyHint and destructiveHint are false"),
@@ -616,6 +618,23 @@ _OPERATION_SUFFIXES = _w("method operation action")
 _PIPELINE_PARAMS = _w("pipeline stages aggregation aggregate_pipeline")
 _DATA_CONTEXT = _w("collection collections database db documents aggregate aggregation mongo mongodb")
 _WRITES_REFUSED = re.compile(r"\breject|\bnot (?:be )?allowed|\bdisallow|\bforbidden|\brefuse")
+
+
+_UPDATE_VERBS = _w("update put patch set replace modify edit")
+_PAYLOAD_WORDS = _w(
+    "config configuration profile properties data body settings definition spec payload document "
+    "content policy template manifest json yaml"
+)
+
+
+@_check("R313")
+def _whole_object_update(v: ToolView) -> Iterator[Values]:
+    if not v.words or v.words[v.lead] not in _UPDATE_VERBS:
+        return
+    for p in v.params:
+        if p.rsplit("_", 1)[-1] in _PAYLOAD_WORDS:
+            yield {"verb": v.words[v.lead], "param": p}
+            return
 
 
 @_check("R312")
