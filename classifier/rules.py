@@ -117,7 +117,7 @@ RULES: Final[tuple[Rule, ...]] = (
     Rule("R308", "sql_parameter", DESTRUCTIVE, 0.8, "parameter '{param}' takes SQL, not declared read-only"),
     Rule("R309", "database_query", DESTRUCTIVE, 0.8, "'{param}' takes a {engine} query, not read-only"),
     Rule("R310", "filename_parameter", DESTRUCTIVE, 0.5, "parameter '{param}' may name a file to write"),
-    Rule("R311", "operation_selector", DESTRUCTIVE, 0.6,
+    Rule("R311", "operation_selector", DESTRUCTIVE, 0.8,
          "parameter '{param}' picks one of several operations: the worst one governs"),
     Rule("R312", "aggregation_pipeline", DESTRUCTIVE, 0.8,
          "parameter '{param}' takes a pipeline whose stages may write, not declared read-only"),
