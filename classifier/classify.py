@@ -25,6 +25,7 @@ from typing import Any, Final
 
 from classifier.errors import InvalidInput
 from classifier.features import features
+from classifier.flags import find_flags
 from classifier.rules import (
     DESTRUCTIVE,
     FLOOR_STRENGTH,
@@ -86,7 +87,7 @@ def classifier_version(path: Path = ARTIFACT_PATH) -> str:
     """``<ruleset>+<artifact sha256[:8]>.<code sha256[:8]>``: changes with the model or the rules."""
     code = hashlib.sha256()
     here = Path(__file__).resolve().parent
-    for module in ("tokens.py", "rules.py", "features.py", "classify.py"):
+    for module in ("tokens.py", "rules.py", "features.py", "classify.py", "flags.py", "confusables.py"):
         code.update((here / module).read_bytes())
     return f"{RULESET}+{load_scorer(path).sha256[:8]}.{code.hexdigest()[:8]}"
 
@@ -120,12 +121,12 @@ def classify(
     v = view(name, description, input_schema, None if ignore_annotations else annotations)
     hits = evaluate(v, annotations=not ignore_annotations)
     probs, matched = scorer.score(features(v, hits))
-    return _decide(probs, hits, matched)
+    result = _decide(probs, hits, matched)
+    result.flags.extend(find_flags(name, description, input_schema, annotations))
+    return result
 
 
-def _decide(
-    probs: list[float], hits: list[Hit], matched: list[Matched]
-) -> Classification:
+def _decide(probs: list[float], hits: list[Hit], matched: list[Matched]) -> Classification:
     label, confidence, flags = _label(probs, hits)
     top = Scorer.top_features(matched, LABELS.index(label), _MODEL_LINES)
     return _finish(label, confidence, flags, hits, top)
@@ -184,15 +185,16 @@ def _finish(
     return Classification(label, round(min(max(confidence, 0.0), 1.0), 3), rationale, flags)
 
 
-def _classify_batch(
-    items: list[Mapping[str, Any]], ignore: bool, scorer: Scorer
-) -> list[Classification]:
+def _classify_batch(items: list[Mapping[str, Any]], ignore: bool, scorer: Scorer) -> list[Classification]:
     """Rules and features per tool, then one vectorised scoring pass for the whole batch."""
     hits_all: list[list[Hit]] = []
     feats_all: list[dict[str, float]] = []
     for t in items:
         name, description, schema, annotations = (
-            t.get("name"), t.get("description"), t.get("input_schema"), t.get("annotations")
+            t.get("name"),
+            t.get("description"),
+            t.get("input_schema"),
+            t.get("annotations"),
         )
         _check_input(name, description, schema, annotations)
         v = view(name, description, schema, None if ignore else annotations)  # type: ignore[arg-type]
@@ -205,8 +207,15 @@ def _classify_batch(
     decided = [_label(p, h) for p, h in zip(probs, hits_all, strict=True)]
     tops = scorer.top_many(flat, [LABELS.index(d[0]) for d in decided], _MODEL_LINES)
     return [
-        _finish(label, conf, flags, hits, top)
-        for (label, conf, flags), hits, top in zip(decided, hits_all, tops, strict=True)
+        _finish(
+            label,
+            conf,
+            flags
+            + find_flags(t.get("name"), t.get("description"), t.get("input_schema"), t.get("annotations")),
+            hits,
+            top,
+        )
+        for (label, conf, flags), hits, top, t in zip(decided, hits_all, tops, items, strict=True)
     ]
 
 

@@ -10,6 +10,7 @@ from typing import Annotated, Any
 import typer
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from catalog.commands.common import DbOption, JsonOption, console, db_url, print_json
 
@@ -152,7 +153,7 @@ def show(
         print_json(detail)
         return
     out = console()
-    out.print(f"[bold]{detail['key']}[/bold]  {detail['title'] or detail['name']}")
+    out.print(Text(detail["key"], style="bold") + Text(f"  {detail['title'] or detail['name']}"))
     if detail["description"]:
         out.print(detail["description"], markup=False)
     for listing in detail["listings"]:

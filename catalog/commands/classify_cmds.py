@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from rich.text import Text
 
 from catalog.commands.common import DbOption, JsonOption, console, db_url, print_json
 
@@ -111,8 +112,7 @@ def classify(
     out = console()
     colour = {"Read": "green", "Write": "yellow", "Destructive": "red"}[c.label]
     out.print(
-        f"[bold]{name}[/bold]: [{colour}]{c.label}[/{colour}] (confidence {c.confidence:.2f})",
-        highlight=False,
+        Text(name, style="bold") + ": " + Text(c.label, style=colour) + f" (confidence {c.confidence:.2f})"
     )
     for line in c.rationale:
         out.print(f"  {line}", markup=False, highlight=False)

@@ -29,8 +29,9 @@ def db_url(value: str | None) -> str:
 
 
 def console() -> Console:
-    """A console on the current stdout (CliRunner swaps it, so never cache one)."""
-    return Console(file=sys.stdout, soft_wrap=True)
+    """A console on the current stdout (CliRunner swaps it, so never cache one). Crawled text
+    is printed as it is: no markup (a '[/x]' in a description), no ':emoji:' codes."""
+    return Console(file=sys.stdout, soft_wrap=True, markup=False, emoji=False, highlight=False)
 
 
 def print_json(value: Any) -> None:
