@@ -23,6 +23,26 @@ DbOption = Annotated[
 ]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
 
+# The crawl's options, shared by `crawl` and `nightly`.
+SourceOption = Annotated[
+    list[str] | None, typer.Option("--source", "-s", help="A source to crawl (repeatable); default: all.")
+]
+BaseUrlOption = Annotated[
+    list[str] | None,
+    typer.Option("--base-url", help="NAME=URL: crawl a source from another base URL (repeatable)."),
+]
+SettingOption = Annotated[
+    list[str] | None, typer.Option("--setting", help="KEY=VALUE: a Scrapy/mcpcat setting (repeatable).")
+]
+NoExtractOption = Annotated[
+    bool,
+    typer.Option(
+        "--no-extract",
+        help="Do not look for tools of servers no source lists them for "
+        "(no introspection of remotes, no source archive downloads).",
+    ),
+]
+
 
 def db_url(value: str | None) -> str:
     return value or os.environ.get("MCPCAT_DB") or DEFAULT_DB

@@ -11,7 +11,17 @@ from rich.console import Console
 from rich.live import Live
 from rich.table import Table
 
-from catalog.commands.common import DbOption, JsonOption, console, db_url, print_json
+from catalog.commands.common import (
+    BaseUrlOption,
+    DbOption,
+    JsonOption,
+    NoExtractOption,
+    SettingOption,
+    SourceOption,
+    console,
+    db_url,
+    print_json,
+)
 
 if TYPE_CHECKING:
     from crawler.run import SourceResult
@@ -43,30 +53,14 @@ def _table(results: Iterable[SourceResult], title: str) -> Table:
 def register(app: typer.Typer) -> None:
     @app.command()
     def crawl(
-        source: Annotated[
-            list[str] | None,
-            typer.Option("--source", "-s", help="A source to crawl (repeatable); default: all."),
-        ] = None,
+        source: SourceOption = None,
         limit: Annotated[int | None, typer.Option("--limit", help="At most N servers per source.")] = None,
-        base_url: Annotated[
-            list[str] | None,
-            typer.Option("--base-url", help="NAME=URL: crawl a source from another base URL (repeatable)."),
-        ] = None,
-        setting: Annotated[
-            list[str] | None,
-            typer.Option("--setting", help="KEY=VALUE: a Scrapy/mcpcat setting (repeatable)."),
-        ] = None,
+        base_url: BaseUrlOption = None,
+        setting: SettingOption = None,
         full: Annotated[
             bool, typer.Option("--full", help="Ignore updated_since: crawl everything again.")
         ] = False,
-        no_extract: Annotated[
-            bool,
-            typer.Option(
-                "--no-extract",
-                help="Do not look for tools of servers no source lists them for "
-                "(no introspection of remotes, no source archive downloads).",
-            ),
-        ] = False,
+        no_extract: NoExtractOption = False,
         db: DbOption = "",
         as_json: JsonOption = False,
     ) -> None:

@@ -8,7 +8,16 @@ from typing import Annotated
 
 import typer
 
-from catalog.commands.common import DbOption, JsonOption, db_url, print_json
+from catalog.commands.common import (
+    BaseUrlOption,
+    DbOption,
+    JsonOption,
+    NoExtractOption,
+    SettingOption,
+    SourceOption,
+    db_url,
+    print_json,
+)
 
 __all__ = ["register"]
 
@@ -17,21 +26,10 @@ def nightly(
     export_dir: Annotated[
         Path, typer.Option("--export-dir", help="Where the export goes; replaced as a whole each run.")
     ] = Path("export"),
-    source: Annotated[
-        list[str] | None,
-        typer.Option("--source", "-s", help="A source to crawl (repeatable); default: all."),
-    ] = None,
-    base_url: Annotated[
-        list[str] | None,
-        typer.Option("--base-url", help="NAME=URL: crawl a source from another base URL (repeatable)."),
-    ] = None,
-    setting: Annotated[
-        list[str] | None,
-        typer.Option("--setting", help="KEY=VALUE: a Scrapy/mcpcat setting (repeatable)."),
-    ] = None,
-    no_extract: Annotated[
-        bool, typer.Option("--no-extract", help="Do not extract tools from archives or remotes.")
-    ] = False,
+    source: SourceOption = None,
+    base_url: BaseUrlOption = None,
+    setting: SettingOption = None,
+    no_extract: NoExtractOption = False,
     db: DbOption = "",
     as_json: JsonOption = False,
 ) -> None:
