@@ -12,7 +12,7 @@ import json
 import os
 import re
 import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -172,9 +172,12 @@ def write_jsonl(catalog: Catalog, out: IO[str], *, server_key: str | None = None
     return count
 
 
-def write_json(catalog: Catalog, out: IO[str], *, server_key: str | None = None) -> int:
+def write_json(
+    catalog: Catalog, out: IO[str], *, server_key: str | None = None, lines: Iterable[str] | None = None
+) -> int:
     """One JSON document {schema_version, generated_at, classifier_version, counts, servers},
-    streamed server by server so that memory stays flat."""
+    streamed server by server so that memory stays flat. `lines`: server lines already written
+    by `write_jsonl` (the nightly export reads the catalog once for both files)."""
     stats = catalog.stats()
     counts = {"servers": stats["servers"], "tools": stats["tools"], "classes": stats["classes"]}
     head = {
@@ -186,9 +189,11 @@ def write_json(catalog: Catalog, out: IO[str], *, server_key: str | None = None)
     text = json.dumps(head, ensure_ascii=False, indent=2)
     out.write(text[:-2] + ',\n  "servers": [')
     count = 0
-    for line in catalog.iter_server_lines(server_key=server_key):
+    if lines is None:
+        lines = catalog.iter_server_lines(server_key=server_key)
+    for line in lines:
         out.write(",\n    " if count else "\n    ")
-        out.write(line)
+        out.write(line.rstrip("\n"))
         count += 1
     out.write("\n  ]\n}\n" if count else "]\n}\n")
     return count

@@ -318,8 +318,11 @@ def export_catalog(
     try:
         with (new / "catalog.jsonl").open("w", encoding="utf-8") as out:
             servers = write_jsonl(catalog, out)
-        with (new / "catalog.json").open("w", encoding="utf-8") as out2:
-            write_json(catalog, out2)
+        with (
+            (new / "catalog.jsonl").open(encoding="utf-8") as lines,
+            (new / "catalog.json").open("w", encoding="utf-8") as out2,
+        ):
+            write_json(catalog, out2, lines=lines)
         old_policies = export_dir / "policies" if previous is not None else None
         policies = _write_policies(new / "catalog.jsonl", new / "policies", old_policies)
         if report is not None:
