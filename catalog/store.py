@@ -13,7 +13,6 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import Connection, and_, bindparam, delete, insert, select, tuple_, update
-from sqlalchemy.orm import Session, sessionmaker
 
 from catalog import models as m
 from catalog import queries
@@ -85,7 +84,6 @@ class Catalog:
         self.url = url or DEFAULT_URL
         self.engine = connect(self.url)
         migrate(self.engine)
-        self.Session: sessionmaker[Session] = sessionmaker(self.engine)
 
     def close(self) -> None:
         self.engine.dispose()
