@@ -15,12 +15,10 @@ How the evidence is combined:
 from __future__ import annotations
 
 import gc
-import hashlib
 import multiprocessing as mp
 import os
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any, Final
 
 from classifier.errors import InvalidInput
@@ -37,8 +35,9 @@ from classifier.rules import (
     severity,
     view,
 )
-from classifier.scoring import ARTIFACT_PATH, Matched, Scorer, load_scorer
+from classifier.scoring import Matched, Scorer, load_scorer
 from classifier.tokens import clean
+from classifier.version import classifier_version
 
 __all__ = [
     "DESTRUCTIVE_AT",
@@ -54,7 +53,6 @@ __all__ = [
 DESTRUCTIVE_AT: Final = 0.2
 #: P(Read) needed before the answer may be Read.
 READ_AT: Final = 0.7
-RULESET: Final = "1.0"
 _MODEL_LINES: Final = 3
 _PARALLEL_FROM: Final = 5000
 #: Tools scored together in one numpy pass (bounds the memory of the flattened features).
@@ -81,15 +79,6 @@ class Classification:
             "flags": [dict(f) for f in self.flags],
             "annotations": mcp_annotations(self.label),
         }
-
-
-def classifier_version(path: Path = ARTIFACT_PATH) -> str:
-    """``<ruleset>+<artifact sha256[:8]>.<code sha256[:8]>``: changes with the model or the rules."""
-    code = hashlib.sha256()
-    here = Path(__file__).resolve().parent
-    for module in ("tokens.py", "rules.py", "features.py", "classify.py", "flags.py", "confusables.py"):
-        code.update((here / module).read_bytes())
-    return f"{RULESET}+{load_scorer(path).sha256[:8]}.{code.hexdigest()[:8]}"
 
 
 def _check_input(name: object, description: object, input_schema: object, annotations: object) -> None:
