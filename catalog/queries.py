@@ -9,15 +9,13 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator, Sequence
-from datetime import datetime
-from json.encoder import encode_basestring_ascii  # type: ignore[attr-defined]
-from types import SimpleNamespace
 from typing import Any
 
 from sqlalchemy import JSON, Engine, String, Text, cast, func, select, type_coerce
 
 from catalog import models as m
 from catalog.errors import NotFound
+from catalog.shape import MCP_ANNOTATIONS, better, classification_dict, iso, server_lines
 
 __all__ = [
     "MCP_ANNOTATIONS",
@@ -29,11 +27,6 @@ __all__ = [
     "tools_named",
 ]
 
-MCP_ANNOTATIONS: dict[str, dict[str, bool]] = {
-    "Read": {"readOnlyHint": True, "destructiveHint": False},
-    "Write": {"readOnlyHint": False, "destructiveHint": False},
-    "Destructive": {"readOnlyHint": False, "destructiveHint": True},
-}
 BATCH = 500
 
 
@@ -61,57 +54,9 @@ def _classifications(
             chunk = hashes[start : start + 5000]
             for row in conn.execute(select(*columns).where(table.c.definition_hash.in_(chunk))):
                 held = best.get(row.definition_hash)
-                if held is None or _better(row, held, version):
+                if held is None or better(row, held, version):
                     best[row.definition_hash] = row
     return best
-
-
-def _better(row: Any, held: Any, version: str | None) -> bool:
-    if (row.classifier_version == version) != (held.classifier_version == version):
-        return bool(row.classifier_version == version)
-    return bool(row.id > held.id)  # ids grow with time: the newer one
-
-
-def _classification_dict(row: Any, override: Any) -> dict[str, Any] | None:
-    if override is not None:
-        rationale = [
-            f"override: set by a person on {override.created_at.date().isoformat()}: {override.reason}"
-        ]
-        if row is not None:
-            rationale.append(f"classifier said {row.label} ({row.confidence:.2f})")
-        return {
-            "label": override.label,
-            "confidence": 1.0,
-            "rationale": rationale,
-            "flags": list(row.flags) if row is not None else [],
-            "classifier_version": row.classifier_version if row is not None else None,
-            "source": "override",
-            "mcp_annotations": MCP_ANNOTATIONS[override.label],
-        }
-    if row is None:
-        return None
-    return {
-        "label": row.label,
-        "confidence": round(float(row.confidence), 4),
-        "rationale": list(row.rationale),
-        "flags": list(row.flags),
-        "classifier_version": row.classifier_version,
-        "source": "classifier",
-        "mcp_annotations": MCP_ANNOTATIONS.get(row.label, MCP_ANNOTATIONS["Destructive"]),
-    }
-
-
-def _time_text(value: Any) -> str:
-    """A stored time as ISO 8601 UTC text: SQLite hands back its stored text, PostgreSQL a datetime."""
-    if value is None:
-        return "null"
-    if isinstance(value, str):  # SQLAlchemy's SQLite format: 'YYYY-MM-DD HH:MM:SS.ffffff'
-        return f'"{value[:10]}T{value[11:26]}Z"'
-    return f'"{value.strftime("%Y-%m-%dT%H:%M:%S.%f")}Z"'
-
-
-def _iso(value: datetime | None) -> str | None:
-    return None if value is None else value.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 def _raw(column: Any) -> Any:
@@ -121,49 +66,8 @@ def _raw(column: Any) -> Any:
     return type_coerce(column, String).label(column.name)
 
 
-def _json_text(value: Any) -> str:
-    """JSON text selected raw (a str) or already decoded by the driver (PostgreSQL's json)."""
-    if value is None:
-        return "null"
-    return value if isinstance(value, str) else json.dumps(value)
-
-
-_s = encode_basestring_ascii
-
-
-def _n(value: str | None) -> str:
-    return "null" if value is None else _s(value)
-
-
-_ANNOTATIONS_TEXT = {label: json.dumps(hints) for label, hints in MCP_ANNOTATIONS.items()}
-
-
-def _classification_text(row: Any, override: Any) -> str:
-    """`_classification_dict` as JSON text, from a row whose rationale and flags are raw text."""
-    if row is None and override is None:
-        return "null"
-    if override is not None:
-        decoded = None
-        if row is not None:
-            fields = row._asdict()
-            fields["rationale"] = json.loads(_json_text(row.rationale))
-            fields["flags"] = json.loads(_json_text(row.flags))
-            decoded = SimpleNamespace(**fields)
-        return json.dumps(_classification_dict(decoded, override))
-    label = row.label if row.label in _ANNOTATIONS_TEXT else "Destructive"
-    return (
-        f'{{"label":{_s(row.label)},"confidence":{round(float(row.confidence), 4)!r},'
-        f'"rationale":{_json_text(row.rationale)},"flags":{_json_text(row.flags)},'
-        f'"classifier_version":{_n(row.classifier_version)},"source":"classifier",'
-        f'"mcp_annotations":{_ANNOTATIONS_TEXT[label]}}}'
-    )
-
-
 def _server_lines(engine: Engine, servers: list[Any], version: str | None) -> list[str]:
-    """One export line (JSON text) per server row, in the order given.
-
-    The big columns (schemas, raw records, times) go from the database into the line as
-    text, never decoded and encoded again: that is what keeps a million-tool export fast."""
+    """One export line (JSON text) per server row, in the order given (see `shape.server_lines`)."""
     ids = [s.id for s in servers]
     listings, packages, remotes, tools = (
         m.Listing.__table__,
@@ -172,37 +76,32 @@ def _server_lines(engine: Engine, servers: list[Any], version: str | None) -> li
         m.Tool.__table__,
     )
     overrides = m.Override.__table__
-    parts: dict[int, dict[str, list[str]]] = {i: {"l": [], "p": [], "r": [], "t": []} for i in ids}
     with engine.connect() as conn:
-        for row in conn.execute(
-            select(
-                listings.c.server_id,
-                listings.c.source,
-                listings.c.source_id,
-                listings.c.url,
-                _raw(listings.c.raw),
-                _raw(listings.c.first_seen),
-                _raw(listings.c.last_seen),
+        listing_rows = list(
+            conn.execute(
+                select(
+                    listings.c.server_id,
+                    listings.c.source,
+                    listings.c.source_id,
+                    listings.c.url,
+                    _raw(listings.c.raw),
+                    _raw(listings.c.first_seen),
+                    _raw(listings.c.last_seen),
+                )
+                .where(listings.c.server_id.in_(ids))
+                .order_by(listings.c.source, listings.c.source_id)
             )
-            .where(listings.c.server_id.in_(ids))
-            .order_by(listings.c.source, listings.c.source_id)
-        ):
-            parts[row.server_id]["l"].append(
-                f'{{"source":{_s(row.source)},"source_id":{_s(row.source_id)},"url":{_n(row.url)},'
-                f'"raw":{_json_text(row.raw)},"first_seen":{_time_text(row.first_seen)},'
-                f'"last_seen":{_time_text(row.last_seen)}}}'
+        )
+        package_rows = list(
+            conn.execute(
+                select(packages)
+                .where(packages.c.server_id.in_(ids))
+                .order_by(packages.c.registry_type, packages.c.identifier)
             )
-        for row in conn.execute(
-            select(packages)
-            .where(packages.c.server_id.in_(ids))
-            .order_by(packages.c.registry_type, packages.c.identifier)
-        ):
-            parts[row.server_id]["p"].append(
-                f'{{"registry_type":{_s(row.registry_type)},"identifier":{_s(row.identifier)},'
-                f'"version":{_n(row.version)},"transport":{_n(row.transport)}}}'
-            )
-        for row in conn.execute(select(remotes).where(remotes.c.server_id.in_(ids)).order_by(remotes.c.url)):
-            parts[row.server_id]["r"].append(f'{{"transport":{_s(row.transport)},"url":{_s(row.url)}}}')
+        )
+        remote_rows = list(
+            conn.execute(select(remotes).where(remotes.c.server_id.in_(ids)).order_by(remotes.c.url))
+        )
         tool_rows = list(
             conn.execute(
                 select(
@@ -229,37 +128,7 @@ def _server_lines(engine: Engine, servers: list[Any], version: str | None) -> li
             )
         }
     classes = _classifications(engine, sorted({t.definition_hash for t in tool_rows}), version, raw=True)
-    key_of = {s.id: s.key for s in servers}
-    for t in tool_rows:
-        override = held.get((key_of[t.server_id], t.name))
-        verdict = _classification_text(classes.get(t.definition_hash), override)
-        chosen = (
-            "null"
-            if override is None
-            else json.dumps(
-                {"label": override.label, "reason": override.reason, "created_at": _iso(override.created_at)}
-            )
-        )
-        parts[t.server_id]["t"].append(
-            f'{{"name":{_s(t.name)},"title":{_n(t.title)},"description":{_n(t.description)},'
-            f'"input_schema":{_json_text(t.input_schema)},"output_schema":{_json_text(t.output_schema)},'
-            f'"annotations":{_json_text(t.annotations)},"origin":{_json_text(t.origin)},'
-            f'"definition_hash":"{t.definition_hash}","first_seen":{_time_text(t.first_seen)},'
-            f'"last_seen":{_time_text(t.last_seen)},"classification":{verdict},'
-            f'"override":{chosen}}}'
-        )
-    lines = []
-    for server in servers:
-        p = parts[server.id]
-        lines.append(
-            f'{{"key":{_s(server.key)},"name":{_s(server.name)},"title":{_n(server.title)},'
-            f'"description":{_n(server.description)},"repository_url":{_n(server.repository_url)},'
-            f'"homepage":{_n(server.homepage)},"language":{_n(server.language)},'
-            f'"first_seen":{_time_text(server.first_seen)},"last_seen":{_time_text(server.last_seen)},'
-            f'"listings":[{",".join(p["l"])}],"packages":[{",".join(p["p"])}],'
-            f'"remotes":[{",".join(p["r"])}],"tools":[{",".join(p["t"])}]}}'
-        )
-    return lines
+    return server_lines(servers, listing_rows, package_rows, remote_rows, tool_rows, held, classes)
 
 
 def _server_rows(engine: Engine, where: Any, limit: int) -> list[Any]:
@@ -352,8 +221,8 @@ def stats(engine: Engine, version: str | None) -> dict[str, Any]:
         if last is None
         else {
             "id": last.id,
-            "started_at": _iso(last.started_at),
-            "finished_at": _iso(last.finished_at),
+            "started_at": iso(last.started_at),
+            "finished_at": iso(last.finished_at),
             "status": last.status,
             "sources": last.sources,
             "counts": last.counts,
@@ -381,7 +250,7 @@ def _tool_rows(engine: Engine, where: Any, version: str | None, limit: int) -> l
     classes = _classifications(engine, sorted({r.definition_hash for r in rows}), version)
     out = []
     for row in rows:
-        c = _classification_dict(classes.get(row.definition_hash), held.get((row.key, row.name)))
+        c = classification_dict(classes.get(row.definition_hash), held.get((row.key, row.name)))
         out.append(
             {
                 "server": row.key,
