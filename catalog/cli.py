@@ -22,13 +22,24 @@ from catalog.commands import (
     introspect_cmds,
     nightly_cmds,
 )
-from catalog.errors import CatalogError
-from classifier.errors import ClassifierError
-from crawler.errors import CrawlerError
 
 __all__ = ["app", "main"]
 
-_OWN_ERRORS = (CatalogError, ClassifierError, CrawlerError)
+# Our packages' error bases. Matched through sys.modules: a package that never loaded raised
+# nothing, and importing the classifier (rules, flags) would slow every one-off command.
+_OWN_ERRORS = (
+    ("catalog.errors", "CatalogError"),
+    ("classifier.errors", "ClassifierError"),
+    ("crawler.errors", "CrawlerError"),
+)
+
+
+def _own_error(e: BaseException) -> bool:
+    for module, name in _OWN_ERRORS:
+        loaded = sys.modules.get(module)
+        if loaded is not None and isinstance(e, getattr(loaded, name)):
+            return True
+    return False
 
 
 def _fail(message: str, code: int) -> None:
@@ -54,13 +65,13 @@ class _OneLineErrors(TyperGroup):
             rv = super().main(
                 args=argv, prog_name=prog_name, complete_var=complete_var, standalone_mode=False, **extra
             )
-        except _OWN_ERRORS as e:
-            if debug:
-                raise
-            _fail(str(e), getattr(e, "exit_code", 1))
         except BrokenPipeError:
             sys.exit(1)
         except Exception as e:
+            if _own_error(e):
+                if debug:
+                    raise
+                _fail(str(e), getattr(e, "exit_code", 1))
             if hasattr(e, "format_message") and hasattr(e, "exit_code"):
                 # click's usage errors (typer vendors its own click, so match by shape)
                 _fail(e.format_message(), e.exit_code)

@@ -11,12 +11,12 @@ from sqlalchemy.exc import ArgumentError, DatabaseError, NoSuchModuleError, Oper
 
 from catalog.errors import DatabaseUnreachable, NotADatabase, StoreError, UnknownDatabaseURL
 
+# Comparing against SCHEMA_REVISION spares a one-off command from loading Alembic when nothing is due.
+from catalog.revision import SCHEMA_REVISION
+
 __all__ = ["DEFAULT_URL", "SCHEMA_REVISION", "connect", "migrate"]
 
 DEFAULT_URL = "sqlite:///catalog.db"
-# The newest migration in catalog/migrations/versions; a test checks they agree. Comparing
-# against this constant spares a one-off command from loading Alembic when nothing is due.
-SCHEMA_REVISION = "0001"
 SUPPORTED = ("sqlite", "postgresql")
 
 

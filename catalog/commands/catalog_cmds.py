@@ -147,8 +147,13 @@ def show(
 
     Example: mcpcat show github.com/github/github-mcp-server
     """
-    with _open(db) as cat:
-        detail = cat.server(server)
+    from catalog.quickread import server_detail
+    from classifier import CLASSIFIER_VERSION
+
+    detail = server_detail(db_url(db), server, CLASSIFIER_VERSION)
+    if detail is None:  # not a current SQLite file: SQLAlchemy opens, migrates or explains
+        with _open(db) as cat:
+            detail = cat.server(server)
     if as_json:
         print_json(detail)
         return
