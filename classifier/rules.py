@@ -293,11 +293,26 @@ def _first(v: ToolView, lexicon: frozenset[str]) -> str | None:
     return _verb(v.words[v.lead], lexicon) if v.words else None
 
 
+_CONJUNCTIONS = _w("and or then")
+#: Read verbs that are rarely nouns: a name that leads with one reads what follows it.
+_PLAIN_READS = _w(
+    "get fetch list search find read describe show query count check validate preview explain "
+    "retrieve lookup view inspect browse scan analyze analyse summarize summarise compare "
+    "calculate estimate verify poll grep lint detect"
+)
+
+
 def _later(v: ToolView, lexicon: frozenset[str], skip: frozenset[str] = frozenset()) -> Iterator[str]:
+    """Verbs of ``lexicon`` after the leading word. After a leading read verb the later words
+    are what is read (``list_change_events``, ``get_tcp_resets``): a verb there counts only when
+    a conjunction joins it to the read (``get_or_create_user``, ``fetch_and_delete``)."""
     seen: set[str] = set()
-    for w in v.words[v.lead + 1 :]:
-        verb = _verb(w, lexicon)
+    read_led = bool(v.words) and _verb(v.words[v.lead], _PLAIN_READS) is not None
+    for i in range(v.lead + 1, len(v.words)):
+        verb = _verb(v.words[i], lexicon)
         if verb and verb not in skip and verb not in seen:
+            if read_led and v.words[i - 1] not in _CONJUNCTIONS:
+                continue
             seen.add(verb)
             yield verb
 
@@ -485,14 +500,15 @@ _CHECKS["R201"] = _phrase_check(
     r"recovered)|\bcan ?not be (?:undone|reversed|recovered)|\birreversibl\w*|\birrecoverabl\w*|"
     r"\bnot (?:be )?reversible\b|\bdestructive\b|\b(?:deletes?|destroys?|erases?|purges?|wipes?|"
     r"truncates?|overwrites?|terminates?|revokes?|uninstalls?)\b|\bdrops? (?:the |a )?(?:table|database|"
-    r"collection|index|schema)\b|\bdata loss\b",
+    r"collection|index|schema)\b|\bdata loss\b(?! prevention| protection)",
     unless=_NEGATED,
     needs=("permanent", "not be", "irreversibl", "irrecoverabl", "reversible", "destructive", "delete",
            "destroy", "erase", "purge", "wipe", "truncate", "overwrite", "terminate", "revoke", "uninstall",
            "drop", "data loss"),
 )
 _CHECKS["R202"] = _phrase_check(
-    r"\b(?:execut|run|eval)\w* (?:an? |the )?(?:arbitrary|any|raw|custom|given|provided)\b[^.]{0,30}?"
+    r"\b(?:execut|run|eval)\w* (?:an? |the )?(?:arbitrary|any|raw|custom|given|provided)\b"
+    r"(?:(?!read[- ]?only|select)[^.]){0,30}?"
     r"\b(?:code|commands?|scripts?|sql|python|javascript|js|shell|queries|query|statements?)\b|"
     r"\b(?:shell|terminal|bash|powershell) commands?\b|\bremote code execution\b|\brce\b|"
     r"\b(?:execut|run|eval)\w* (?:a |the )?(?:python|javascript|js|bash|shell) (?:code|script|snippet)s?\b|"
@@ -565,6 +581,7 @@ _UI_VERBS = _w(
     "dblclick doubleclick dialog"
 )
 _MOUSE_PRESS = _w("down up click")
+_UI_ELEMENT_PARAMS = _w("element selector button")
 _UI_CONTEXT = _w("browser page element selector ref web playwright puppeteer form ui button")
 _DRY = _w("dry_run dryrun preview_only validate_only plan_only")
 
@@ -589,7 +606,29 @@ def _force_parameter(v: ToolView) -> Iterator[Values]:
             yield {"param": p}
             return
 _CHECKS["R302"] = _param_check(_CONFIRM)
-_CHECKS["R303"] = _param_check(_CODE_PARAMS)
+#: Read verbs that may run what they are given: their code or query parameter still counts.
+_RUNNING_READS = _w("query compute test profile trace measure monitor watch poll sample capture probe")
+
+
+def _inspects_input(v: ToolView) -> bool:
+    """The name leads with a read verb that examines its input rather than running it
+    (``explain_command``, ``analyze_code_snippet``, ``count`` with a filter ``query``)."""
+    if not v.words:
+        return False
+    verb = _verb(v.words[v.lead], READ_VERBS)
+    return verb is not None and verb not in _RUNNING_READS
+
+
+@_check("R303")
+def _code_parameter(v: ToolView) -> Iterator[Values]:
+    if _inspects_input(v):
+        return
+    for p in v.params:
+        if p in _CODE_PARAMS:
+            yield {"param": p}
+            return
+
+
 _CHECKS["R307"] = _param_check(_DRY)
 
 
@@ -646,10 +685,17 @@ def _aggregation_pipeline(v: ToolView) -> Iterator[Values]:
         yield {"param": param}
 
 
+def _declared_reader(v: ToolView) -> bool:
+    """The description opens with a read ("List and inspect ...") and calls the tool read-only:
+    its operations are ways of reading. A read-only note on some operations of a tool that
+    opens otherwise ("Execute API operations ...") does not count."""
+    return _search(v, _READ_ONLY) and any(_CHECKS["R222"](v))
+
+
 @_check("R311")
 def _operation_selector(v: ToolView) -> Iterator[Values]:
     # Only on tools that change something: a read tool's "mode" or "method" is a way of reading.
-    if v.words and _verb(v.words[v.lead], READ_VERBS):
+    if (v.words and _verb(v.words[v.lead], READ_VERBS)) or _declared_reader(v):
         return
     for p, desc in v.params.items():
         if (p in _OPERATION_PARAMS or p.rsplit("_", 1)[-1] in _OPERATION_SUFFIXES) and (
@@ -661,7 +707,7 @@ def _operation_selector(v: ToolView) -> Iterator[Values]:
 
 @_check("R309")
 def _database_query(v: ToolView) -> Iterator[Values]:
-    if "query" not in v.params or _search(v, _READ_ONLY):
+    if "query" not in v.params or _search(v, _READ_ONLY) or _inspects_input(v):
         return
     engine = next((w for w in v.name_words if w in _DB_ENGINES), None)
     if engine is None:
@@ -675,8 +721,14 @@ def _page_interaction(v: ToolView) -> Iterator[Values]:
     verb = next((w for w in v.words if w in _UI_VERBS), None)
     if verb is None and "mouse" in v.words and _MOUSE_PRESS & set(v.words):
         verb = "mouse " + next(w for w in v.words if w in _MOUSE_PRESS)
-    if verb and (_UI_CONTEXT & (set(v.name_words) | v.param_words)):
+    if verb and (_UI_CONTEXT & set(v.name_words) or any(_ui_param(p) for p in v.params)):
         yield {"verb": verb}
+
+
+def _ui_param(p: str) -> bool:
+    """A parameter naming a page element (``selector``, ``ref``, ``start_element``), not one that
+    only contains such a word (``booking_ref``, ``fields_page``) nor a page number (``page``)."""
+    return (p in _UI_CONTEXT and p != "page") or p.rsplit("_", 1)[-1] in _UI_ELEMENT_PARAMS
 
 
 @_check("R308")
