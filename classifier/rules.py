@@ -104,6 +104,7 @@ RULES: Final[tuple[Rule, ...]] = (
     Rule("R204", "query_execution_phrase", DESTRUCTIVE, 0.6, "description says '{phrase}'"),
     Rule("R211", "write_phrase", WRITE, 0.6, "description starts with '{phrase}'"),
     Rule("R212", "write_operation_phrase", WRITE, 0.6, "description says '{phrase}'"),
+    Rule("R213", "side_effect_statement", WRITE, 0.8, "description states a lasting change: '{phrase}'"),
     Rule("R221", "read_only_phrase", READ, 0.75, "description says '{phrase}'"),
     Rule("R222", "read_phrase", READ, 0.4, "description starts with '{phrase}'"),
     Rule("R223", "returns_phrase", READ, 0.3, "description says '{phrase}'"),
@@ -517,9 +518,10 @@ _CHECKS["R202"] = _phrase_check(
            "arbitrary"),
 )
 _CHECKS["R203"] = _phrase_check(
-    r"\b(?:removes?|cancels?|replaces?|clears?|resets?|discards?|detaches?)\b",
+    r"\b(?:removes?|cancels?|replaces?|clears?|resets?|discards?|detaches?)\b|\bclean(?:s|ing)? up\b|"
+    r"\bcleanup\b",
     unless=_NEGATED,
-    needs=("remove", "cancel", "replace", "clear", "reset", "discard", "detach"),
+    needs=("remove", "cancel", "replace", "clear", "reset", "discard", "detach", "clean"),
 )
 _CHECKS["R204"] = _phrase_check(
     r"\b(?:execut|run)\w* (?:an? |the )?(?:sql|cypher|database|db|graphql|kql|promql)?\s?(?:query|queries|"
@@ -538,6 +540,24 @@ _CHECKS["R212"] = _phrase_check(
     r"\bpersist(?:s|ed)?\b",
     needs=("write operation", "modif", "make", "mutat", "persist"),
 )
+# A sentence or list item of the description (not its opening, which R211 reads) that says the
+# tool stores something: "... run. Creates tables and inserts test data", "- saves the report to".
+# Not "Updates are returned ..." (a noun), and not inside a sentence ("use X, which creates").
+_SIDE_EFFECT = re.compile(
+    r"(?:[.:;!?]\s+|\n\s*(?:[-*\u2022]|\d+[.)])?\s*)(?P<phrase>(?:creates|inserts|saves|writes|stores|"
+    r"modifies|updates|uploads|appends|persists) (?!(?:are|is|were|will|may|can|from|since|of|for|by|to|"
+    r"in|made|and|or|nothing|no)\b)\w+)"
+)
+_SIDE_EFFECT_NEEDS = ("creates", "inserts", "saves", "writes", "stores", "modifies", "updates", "uploads",
+                      "appends", "persists")
+
+
+@_check("R213")
+def _side_effect_statement(v: ToolView) -> Iterator[Values]:
+    if any(lit in v.text for lit in _SIDE_EFFECT_NEEDS) and (m := _SIDE_EFFECT.search(v.text)):
+        yield {"phrase": m.group("phrase")}
+
+
 _R221 = _phrase_check(_READ_ONLY.pattern)
 
 
