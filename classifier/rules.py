@@ -142,7 +142,7 @@ DESTRUCTIVE_VERBS: Final = _w(
     "delete remove drop destroy purge wipe truncate terminate kill revoke reset overwrite "
     "uninstall erase unlink rm rmdir del evict flush prune nuke obliterate shred expunge discard "
     "clear deprovision decommission deregister unregister unpublish demolish annihilate scrub "
-    "teardown forcepush"
+    "teardown forcepush unshare reimage"
 )
 RISKY_VERBS: Final = _w(
     "cancel replace revert rollback restore rotate write put void refund detach disable ban block "
@@ -166,13 +166,14 @@ WRITE_VERBS: Final = _w(
     "unstar follow unfollow like react pin unpin tag untag label unlabel comment post book "
     "reserve order buy purchase pay charge run store record log resolve bump scale annotate rate "
     "vote share lock request transition escalate snooze claim initialize init setup link upgrade "
-    "downgrade build compile render"
+    "downgrade build compile render finalize dismiss prioritize reprioritize enroll unenroll allocate "
+    "respond hide unhide skip emulate ingest vacuum reorder switch unresolve reactivate"
 )
 # Words that are as often nouns as verbs: they count only at the start of the name.
 NOUN_LIKE: Final = _w(
     "comment label tag post order message link share merge branch book schedule queue star pin "
     "lock rate review request vote record note reply run push commit transfer charge log store "
-    "type build render setup init format import close stop block"
+    "type build render setup init format import close stop block switch"
 )
 READ_VERBS: Final = _w(
     "get fetch list search find read describe show query count check validate preview explain "
@@ -181,7 +182,8 @@ READ_VERBS: Final = _w(
     "ls stat echo parse detect recommend suggest autocomplete test measure monitor trace profile "
     "visualize plot explore discover identify match rank score classify predict forecast sample "
     "peek print capture screenshot snapshot resolve review dump examine probe evaluate assess "
-    "diagnose troubleshoot translate extract interpret health status info details metadata"
+    "diagnose troubleshoot translate extract interpret health status info details metadata wait scrape "
+    "blame embed"
 ) - {"resolve", "evaluate"}
 
 
@@ -617,11 +619,15 @@ def _param_check(names: frozenset[str]) -> Check:
 
 
 _FORCE_WORDS = _w("force overwrite drop purge wipe truncate destroy")
+#: An order's time in force (GTC, IOC, FOK) says how long it stays open, not that anything is forced.
+_FORCE_EXEMPT = _w("time_in_force")
 
 
 @_check("R301")
 def _force_parameter(v: ToolView) -> Iterator[Values]:
     for p in v.params:
+        if p in _FORCE_EXEMPT:
+            continue
         if p in _FORCE or _FORCE_WORDS & set(p.split("_")):
             yield {"param": p}
             return
