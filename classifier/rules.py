@@ -645,12 +645,18 @@ def _inspects_input(v: ToolView) -> bool:
     return verb is not None and verb not in _RUNNING_READS
 
 
+#: Verbs that store something for later: their ``code`` may be a discount code, a PIN or the body
+#: of a function that runs when someone calls it, not code run by this call.
+_DEFINE_VERBS = _w("create add register define save store")
+
+
 @_check("R303")
 def _code_parameter(v: ToolView) -> Iterator[Values]:
     if _inspects_input(v):
         return
+    defines = bool(v.words) and _verb(v.words[v.lead], _DEFINE_VERBS) is not None
     for p in v.params:
-        if p in _CODE_PARAMS:
+        if p in _CODE_PARAMS and not (defines and p == "code"):
             yield {"param": p}
             return
 
