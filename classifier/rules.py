@@ -296,6 +296,15 @@ def _first(v: ToolView, lexicon: frozenset[str]) -> str | None:
     return _verb(v.words[v.lead], lexicon) if v.words else None
 
 
+def _later(v: ToolView, lexicon: frozenset[str], skip: frozenset[str] = frozenset()) -> Iterator[str]:
+    seen: set[str] = set()
+    for w in v.words[v.lead + 1 :]:
+        verb = _verb(w, lexicon)
+        if verb and verb not in skip and verb not in seen:
+            seen.add(verb)
+            yield verb
+
+
 _CONJUNCTIONS = _w("and or then")
 #: Read verbs that are rarely nouns: a name that leads with one reads what follows it.
 _PLAIN_READS = _w(
@@ -305,19 +314,16 @@ _PLAIN_READS = _w(
 )
 
 
-def _later(v: ToolView, lexicon: frozenset[str], skip: frozenset[str] = frozenset()) -> Iterator[str]:
-    """Verbs of ``lexicon`` after the leading word. After a leading read verb the later words
-    are what is read (``list_change_events``, ``get_tcp_resets``): a verb there counts only when
-    a conjunction joins it to the read (``get_or_create_user``, ``fetch_and_delete``)."""
-    seen: set[str] = set()
-    read_led = bool(v.words) and _verb(v.words[v.lead], _PLAIN_READS) is not None
-    for i in range(v.lead + 1, len(v.words)):
-        verb = _verb(v.words[i], lexicon)
-        if verb and verb not in skip and verb not in seen:
-            if read_led and v.words[i - 1] not in _CONJUNCTIONS:
-                continue
-            seen.add(verb)
-            yield verb
+def _read_object(v: ToolView, verb: str, lexicon: frozenset[str]) -> bool:
+    """After a leading read verb the later words are what is read (``list_change_events``,
+    ``get_tcp_resets_data``): ``verb`` is an action only where a conjunction joins it to the read
+    (``get_or_create_user``, ``search_and_delete_messages``)."""
+    ws = v.words
+    if not ws or _verb(ws[v.lead], _PLAIN_READS) is None:
+        return False
+    return not any(
+        _verb(ws[i], lexicon) == verb and ws[i - 1] in _CONJUNCTIONS for i in range(v.lead + 1, len(ws))
+    )
 
 
 @_check("R101")
@@ -329,8 +335,9 @@ def _destructive_verb(v: ToolView) -> Iterator[Values]:
 @_check("R102")
 def _destructive_verb_in_name(v: ToolView) -> Iterator[Values]:
     for verb in _later(v, DESTRUCTIVE_VERBS):
-        yield {"verb": verb}
-        return
+        if not _read_object(v, verb, DESTRUCTIVE_VERBS):
+            yield {"verb": verb}
+            return
 
 
 @_check("R103")
@@ -423,8 +430,9 @@ def _write_verb(v: ToolView) -> Iterator[Values]:
 @_check("R122")
 def _write_verb_in_name(v: ToolView) -> Iterator[Values]:
     for verb in _later(v, WRITE_VERBS, NOUN_LIKE):
-        yield {"verb": verb}
-        return
+        if not _read_object(v, verb, WRITE_VERBS):
+            yield {"verb": verb}
+            return
 
 
 @_check("R123")
