@@ -104,6 +104,7 @@ RULES: Final[tuple[Rule, ...]] = (
     Rule("R204", "query_execution_phrase", DESTRUCTIVE, 0.6, "description says '{phrase}'"),
     Rule("R211", "write_phrase", WRITE, 0.6, "description starts with '{phrase}'"),
     Rule("R212", "write_operation_phrase", WRITE, 0.6, "description says '{phrase}'"),
+    Rule("R213", "side_effect_statement", WRITE, 0.8, "description states a lasting change: '{phrase}'"),
     Rule("R221", "read_only_phrase", READ, 0.75, "description says '{phrase}'"),
     Rule("R222", "read_phrase", READ, 0.4, "description starts with '{phrase}'"),
     Rule("R223", "returns_phrase", READ, 0.3, "description says '{phrase}'"),
@@ -141,7 +142,7 @@ DESTRUCTIVE_VERBS: Final = _w(
     "delete remove drop destroy purge wipe truncate terminate kill revoke reset overwrite "
     "uninstall erase unlink rm rmdir del evict flush prune nuke obliterate shred expunge discard "
     "clear deprovision decommission deregister unregister unpublish demolish annihilate scrub "
-    "teardown forcepush"
+    "teardown forcepush unshare reimage"
 )
 RISKY_VERBS: Final = _w(
     "cancel replace revert rollback restore rotate write put void refund detach disable ban block "
@@ -165,13 +166,14 @@ WRITE_VERBS: Final = _w(
     "unstar follow unfollow like react pin unpin tag untag label unlabel comment post book "
     "reserve order buy purchase pay charge run store record log resolve bump scale annotate rate "
     "vote share lock request transition escalate snooze claim initialize init setup link upgrade "
-    "downgrade build compile render"
+    "downgrade build compile render finalize dismiss prioritize reprioritize enroll unenroll allocate "
+    "respond hide unhide skip emulate ingest vacuum reorder switch unresolve reactivate"
 )
 # Words that are as often nouns as verbs: they count only at the start of the name.
 NOUN_LIKE: Final = _w(
     "comment label tag post order message link share merge branch book schedule queue star pin "
     "lock rate review request vote record note reply run push commit transfer charge log store "
-    "type build render setup init format import close stop block"
+    "type build render setup init format import close stop block switch"
 )
 READ_VERBS: Final = _w(
     "get fetch list search find read describe show query count check validate preview explain "
@@ -180,7 +182,8 @@ READ_VERBS: Final = _w(
     "ls stat echo parse detect recommend suggest autocomplete test measure monitor trace profile "
     "visualize plot explore discover identify match rank score classify predict forecast sample "
     "peek print capture screenshot snapshot resolve review dump examine probe evaluate assess "
-    "diagnose troubleshoot translate extract interpret health status info details metadata"
+    "diagnose troubleshoot translate extract interpret health status info details metadata wait scrape "
+    "blame embed"
 ) - {"resolve", "evaluate"}
 
 
@@ -302,6 +305,27 @@ def _later(v: ToolView, lexicon: frozenset[str], skip: frozenset[str] = frozense
             yield verb
 
 
+_CONJUNCTIONS = _w("and or then")
+#: Read verbs that are rarely nouns: a name that leads with one reads what follows it.
+_PLAIN_READS = _w(
+    "get fetch list search find read describe show query count check validate preview explain "
+    "retrieve lookup view inspect browse scan analyze analyse summarize summarise compare "
+    "calculate estimate verify poll grep lint detect"
+)
+
+
+def _read_object(v: ToolView, verb: str, lexicon: frozenset[str]) -> bool:
+    """After a leading read verb the later words are what is read (``list_change_events``,
+    ``get_tcp_resets_data``): ``verb`` is an action only where a conjunction joins it to the read
+    (``get_or_create_user``, ``search_and_delete_messages``)."""
+    ws = v.words
+    if not ws or _verb(ws[v.lead], _PLAIN_READS) is None:
+        return False
+    return not any(
+        _verb(ws[i], lexicon) == verb and ws[i - 1] in _CONJUNCTIONS for i in range(v.lead + 1, len(ws))
+    )
+
+
 @_check("R101")
 def _destructive_verb(v: ToolView) -> Iterator[Values]:
     if verb := _first(v, DESTRUCTIVE_VERBS):
@@ -311,8 +335,9 @@ def _destructive_verb(v: ToolView) -> Iterator[Values]:
 @_check("R102")
 def _destructive_verb_in_name(v: ToolView) -> Iterator[Values]:
     for verb in _later(v, DESTRUCTIVE_VERBS):
-        yield {"verb": verb}
-        return
+        if not _read_object(v, verb, DESTRUCTIVE_VERBS):
+            yield {"verb": verb}
+            return
 
 
 @_check("R103")
@@ -405,8 +430,9 @@ def _write_verb(v: ToolView) -> Iterator[Values]:
 @_check("R122")
 def _write_verb_in_name(v: ToolView) -> Iterator[Values]:
     for verb in _later(v, WRITE_VERBS, NOUN_LIKE):
-        yield {"verb": verb}
-        return
+        if not _read_object(v, verb, WRITE_VERBS):
+            yield {"verb": verb}
+            return
 
 
 @_check("R123")
@@ -485,14 +511,15 @@ _CHECKS["R201"] = _phrase_check(
     r"recovered)|\bcan ?not be (?:undone|reversed|recovered)|\birreversibl\w*|\birrecoverabl\w*|"
     r"\bnot (?:be )?reversible\b|\bdestructive\b|\b(?:deletes?|destroys?|erases?|purges?|wipes?|"
     r"truncates?|overwrites?|terminates?|revokes?|uninstalls?)\b|\bdrops? (?:the |a )?(?:table|database|"
-    r"collection|index|schema)\b|\bdata loss\b",
+    r"collection|index|schema)\b|\bdata loss\b(?! prevention| protection)",
     unless=_NEGATED,
     needs=("permanent", "not be", "irreversibl", "irrecoverabl", "reversible", "destructive", "delete",
            "destroy", "erase", "purge", "wipe", "truncate", "overwrite", "terminate", "revoke", "uninstall",
            "drop", "data loss"),
 )
 _CHECKS["R202"] = _phrase_check(
-    r"\b(?:execut|run|eval)\w* (?:an? |the )?(?:arbitrary|any|raw|custom|given|provided)\b[^.]{0,30}?"
+    r"\b(?:execut|run|eval)\w* (?:an? |the )?(?:arbitrary|any|raw|custom|given|provided)\b"
+    r"(?:(?!read[- ]?only|select)[^.]){0,30}?"
     r"\b(?:code|commands?|scripts?|sql|python|javascript|js|shell|queries|query|statements?)\b|"
     r"\b(?:shell|terminal|bash|powershell) commands?\b|\bremote code execution\b|\brce\b|"
     r"\b(?:execut|run|eval)\w* (?:a |the )?(?:python|javascript|js|bash|shell) (?:code|script|snippet)s?\b|"
@@ -501,9 +528,10 @@ _CHECKS["R202"] = _phrase_check(
            "arbitrary"),
 )
 _CHECKS["R203"] = _phrase_check(
-    r"\b(?:removes?|cancels?|replaces?|clears?|resets?|discards?|detaches?)\b",
+    r"\b(?:removes?|cancels?|replaces?|clears?|resets?|discards?|detaches?)\b|\bclean(?:s|ing)? up\b|"
+    r"\bcleanup\b",
     unless=_NEGATED,
-    needs=("remove", "cancel", "replace", "clear", "reset", "discard", "detach"),
+    needs=("remove", "cancel", "replace", "clear", "reset", "discard", "detach", "clean"),
 )
 _CHECKS["R204"] = _phrase_check(
     r"\b(?:execut|run)\w* (?:an? |the )?(?:sql|cypher|database|db|graphql|kql|promql)?\s?(?:query|queries|"
@@ -522,6 +550,24 @@ _CHECKS["R212"] = _phrase_check(
     r"\bpersist(?:s|ed)?\b",
     needs=("write operation", "modif", "make", "mutat", "persist"),
 )
+# A sentence or list item of the description (not its opening, which R211 reads) that says the
+# tool stores something: "... run. Creates tables and inserts test data", "- saves the report to".
+# Not "Updates are returned ..." (a noun), and not inside a sentence ("use X, which creates").
+_SIDE_EFFECT = re.compile(
+    r"(?:[.:;!?]\s+|\n\s*(?:[-*\u2022]|\d+[.)])?\s*)(?P<phrase>(?:creates|inserts|saves|writes|stores|"
+    r"modifies|updates|uploads|appends|persists) (?!(?:are|is|were|will|may|can|from|since|of|for|by|to|"
+    r"in|made|and|or|nothing|no)\b)\w+)"
+)
+_SIDE_EFFECT_NEEDS = ("creates", "inserts", "saves", "writes", "stores", "modifies", "updates", "uploads",
+                      "appends", "persists")
+
+
+@_check("R213")
+def _side_effect_statement(v: ToolView) -> Iterator[Values]:
+    if any(lit in v.text for lit in _SIDE_EFFECT_NEEDS) and (m := _SIDE_EFFECT.search(v.text)):
+        yield {"phrase": m.group("phrase")}
+
+
 _R221 = _phrase_check(_READ_ONLY.pattern)
 
 
@@ -565,6 +611,7 @@ _UI_VERBS = _w(
     "dblclick doubleclick dialog"
 )
 _MOUSE_PRESS = _w("down up click")
+_UI_ELEMENT_PARAMS = _w("element selector button")
 _UI_CONTEXT = _w("browser page element selector ref web playwright puppeteer form ui button")
 _DRY = _w("dry_run dryrun preview_only validate_only plan_only")
 
@@ -580,16 +627,48 @@ def _param_check(names: frozenset[str]) -> Check:
 
 
 _FORCE_WORDS = _w("force overwrite drop purge wipe truncate destroy")
+#: An order's time in force (GTC, IOC, FOK) says how long it stays open, not that anything is forced.
+_FORCE_EXEMPT = _w("time_in_force")
 
 
 @_check("R301")
 def _force_parameter(v: ToolView) -> Iterator[Values]:
     for p in v.params:
+        if p in _FORCE_EXEMPT:
+            continue
         if p in _FORCE or _FORCE_WORDS & set(p.split("_")):
             yield {"param": p}
             return
 _CHECKS["R302"] = _param_check(_CONFIRM)
-_CHECKS["R303"] = _param_check(_CODE_PARAMS)
+#: Read verbs that may run what they are given: their code or query parameter still counts.
+_RUNNING_READS = _w("query compute test profile trace measure monitor watch poll sample capture probe")
+
+
+def _inspects_input(v: ToolView) -> bool:
+    """The name leads with a read verb that examines its input rather than running it
+    (``explain_command``, ``analyze_code_snippet``, ``count`` with a filter ``query``)."""
+    if not v.words:
+        return False
+    verb = _verb(v.words[v.lead], READ_VERBS)
+    return verb is not None and verb not in _RUNNING_READS
+
+
+#: Verbs that store something for later: their ``code`` may be a discount code, a PIN or the body
+#: of a function that runs when someone calls it, not code run by this call.
+_DEFINE_VERBS = _w("create add register define save store")
+
+
+@_check("R303")
+def _code_parameter(v: ToolView) -> Iterator[Values]:
+    if _inspects_input(v):
+        return
+    defines = bool(v.words) and _verb(v.words[v.lead], _DEFINE_VERBS) is not None
+    for p in v.params:
+        if p in _CODE_PARAMS and not (defines and p == "code"):
+            yield {"param": p}
+            return
+
+
 _CHECKS["R307"] = _param_check(_DRY)
 
 
@@ -646,10 +725,17 @@ def _aggregation_pipeline(v: ToolView) -> Iterator[Values]:
         yield {"param": param}
 
 
+def _declared_reader(v: ToolView) -> bool:
+    """The description opens with a read ("List and inspect ...") and calls the tool read-only:
+    its operations are ways of reading. A read-only note on some operations of a tool that
+    opens otherwise ("Execute API operations ...") does not count."""
+    return _search(v, _READ_ONLY) and any(_CHECKS["R222"](v))
+
+
 @_check("R311")
 def _operation_selector(v: ToolView) -> Iterator[Values]:
     # Only on tools that change something: a read tool's "mode" or "method" is a way of reading.
-    if v.words and _verb(v.words[v.lead], READ_VERBS):
+    if (v.words and _verb(v.words[v.lead], READ_VERBS)) or _declared_reader(v):
         return
     for p, desc in v.params.items():
         if (p in _OPERATION_PARAMS or p.rsplit("_", 1)[-1] in _OPERATION_SUFFIXES) and (
@@ -661,7 +747,7 @@ def _operation_selector(v: ToolView) -> Iterator[Values]:
 
 @_check("R309")
 def _database_query(v: ToolView) -> Iterator[Values]:
-    if "query" not in v.params or _search(v, _READ_ONLY):
+    if "query" not in v.params or _search(v, _READ_ONLY) or _inspects_input(v):
         return
     engine = next((w for w in v.name_words if w in _DB_ENGINES), None)
     if engine is None:
@@ -675,8 +761,14 @@ def _page_interaction(v: ToolView) -> Iterator[Values]:
     verb = next((w for w in v.words if w in _UI_VERBS), None)
     if verb is None and "mouse" in v.words and _MOUSE_PRESS & set(v.words):
         verb = "mouse " + next(w for w in v.words if w in _MOUSE_PRESS)
-    if verb and (_UI_CONTEXT & (set(v.name_words) | v.param_words)):
+    if verb and (_UI_CONTEXT & set(v.name_words) or any(_ui_param(p) for p in v.params)):
         yield {"verb": verb}
+
+
+def _ui_param(p: str) -> bool:
+    """A parameter naming a page element (``selector``, ``ref``, ``start_element``), not one that
+    only contains such a word (``booking_ref``, ``fields_page``) nor a page number (``page``)."""
+    return (p in _UI_CONTEXT and p != "page") or p.rsplit("_", 1)[-1] in _UI_ELEMENT_PARAMS
 
 
 @_check("R308")
