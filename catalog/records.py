@@ -29,14 +29,20 @@ __all__ = [
 ]
 
 
+# json.dumps would build this encoder anew for every call; a million schemas share one.
+_CANONICAL = json.JSONEncoder(sort_keys=True, separators=(",", ":"))
+
+
 def canonical_json(value: Any) -> str:
     """JSON with sorted keys, no insignificant whitespace and ASCII escapes: equal data, equal
     text, and always encodable (a lone surrogate from a crawled page stays an escape)."""
-    return json.dumps(value, sort_keys=True, separators=(",", ":"))
+    return _CANONICAL.encode(value)
 
 
 def clean_text(value: str) -> str:
     """Text that UTF-8 can encode: lone surrogates (valid in JSON escapes) become '?'."""
+    if value.isascii():  # O(1) in CPython, and most text is ASCII: nothing to encode
+        return value
     try:
         value.encode("utf-8")
     except UnicodeEncodeError:
