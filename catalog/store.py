@@ -10,9 +10,10 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
+from types import TracebackType
 from typing import Any
 
-from sqlalchemy import Connection, and_, bindparam, delete, insert, select, tuple_, update
+from sqlalchemy import Connection, Engine, and_, bindparam, delete, insert, select, tuple_, update
 
 from catalog import models as m
 from catalog import queries
@@ -21,7 +22,7 @@ from catalog.database import DEFAULT_URL, connect, migrate
 from catalog.errors import InvalidRecord, NotFound
 from catalog.records import ServerRecord, ToolRecord, canonical_json, hash_of_parts
 
-__all__ = ["LABELS", "Catalog", "UpsertStats", "utcnow"]
+__all__ = ["LABELS", "Catalog", "Loader", "UpsertStats", "utcnow"]
 
 LABELS = ("Read", "Write", "Destructive")
 SERVER_FIELDS = ("name", "title", "description", "repository_url", "homepage", "language")
@@ -129,12 +130,12 @@ class Catalog:
     ) -> UpsertStats:
         """Store a batch of servers in one transaction. Storing the same data twice changes
         nothing but last-seen times; a changed tool definition keeps the old one as a version."""
-        now = seen_at or utcnow()
-        stats = UpsertStats()
         with self.engine.begin() as conn:
-            for batch in _passes(records):
-                stats.add(_upsert_pass(conn, batch, now))
-        return stats
+            return _upsert_batch(conn, records, seen_at or utcnow())
+
+    def loader(self) -> Loader:
+        """Batches upserted into one transaction until `Loader.commit`: for bulk imports."""
+        return Loader(self.engine)
 
     def classify_pending(
         self,
@@ -315,7 +316,82 @@ class Catalog:
         return None
 
 
+class Loader:
+    """Upserts batch after batch of servers into one open transaction until `commit`.
+
+    A bulk import commits every few ten thousand tools instead of every batch: on SQLite each
+    commit writes every page it touched to the WAL and checkpoints it into the database, and
+    the random-order indexes (tool names, definition hashes) touch a page per row. Servers are
+    still stored whole or not at all: an upsert that fails rolls the open transaction back
+    (batches not yet committed with it) and leaves the loader `broken`.
+    """
+
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+        self._conn: Connection | None = None
+        self.pending_tools = 0  # tools upserted since the last commit
+        self.broken = False
+
+    def upsert(self, records: Sequence[ServerRecord], *, seen_at: datetime | None = None) -> UpsertStats:
+        if self.broken:
+            raise RuntimeError("this loader rolled back after a failed upsert")
+        if self._conn is None:
+            self._conn = self._engine.connect()
+            self._conn.begin()
+        try:
+            stats = _upsert_batch(self._conn, records, seen_at or utcnow())
+        except BaseException:
+            self.broken = True
+            self.rollback()
+            raise
+        self.pending_tools += sum(len(r.tools) for r in records)
+        return stats
+
+    def commit(self) -> None:
+        """Make every upsert so far durable and visible to other connections."""
+        if self._conn is None:
+            return
+        try:
+            self._conn.commit()
+        except BaseException:
+            self.broken = True
+            raise
+        finally:
+            self._release()
+
+    def rollback(self) -> None:
+        if self._conn is not None:
+            try:
+                self._conn.rollback()
+            finally:
+                self._release()
+
+    def _release(self) -> None:
+        conn, self._conn = self._conn, None
+        self.pending_tools = 0
+        if conn is not None:
+            conn.close()
+
+    def __enter__(self) -> Loader:
+        return self
+
+    def __exit__(
+        self, kind: type[BaseException] | None, _value: BaseException | None, _tb: TracebackType | None
+    ) -> None:
+        if kind is None and not self.broken:
+            self.commit()
+        else:
+            self.rollback()
+
+
 # ---------------------------------------------------------------------- upsert internals
+
+
+def _upsert_batch(conn: Connection, records: Iterable[ServerRecord], now: datetime) -> UpsertStats:
+    stats = UpsertStats()
+    for batch in _passes(records):
+        stats.add(_upsert_pass(conn, batch, now))
+    return stats
 
 
 def _server_id(conn: Connection, key: str) -> int | None:
