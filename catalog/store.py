@@ -17,7 +17,7 @@ from sqlalchemy import Connection, Engine, and_, bindparam, delete, insert, sele
 
 from catalog import models as m
 from catalog import queries
-from catalog.bulk import RawJSON, bulk_insert
+from catalog.bulk import RawJSON, Values, bulk_insert, insert_rows
 from catalog.database import DEFAULT_URL, connect, migrate
 from catalog.errors import InvalidRecord, NotFound
 from catalog.records import ServerRecord, ToolRecord, canonical_json, hash_of_parts
@@ -425,10 +425,11 @@ def _upsert_server_rows(
             changed_rows.append({"b_id": row.id, **merged})
     ids = {key: row.id for key, row in existing.items()}
     if new_rows:
-        result = conn.execute(
-            insert(servers).returning(servers.c.id, servers.c.key, sort_by_parameter_order=True), new_rows
-        )
-        ids.update({row.key: row.id for row in result})
+        # one executemany, then the new ids by key: RETURNING in parameter order would cost
+        # SQLite one statement per server
+        bulk_insert(conn, servers, new_rows)
+        added = select(servers.c.key, servers.c.id).where(servers.c.key.in_([r["key"] for r in new_rows]))
+        ids.update({key: sid for key, sid in conn.execute(added)})
         stats.servers_added += len(new_rows)
     if changed_rows:
         conn.execute(update(servers).where(servers.c.id == bindparam("b_id")), changed_rows)
@@ -552,20 +553,28 @@ def _tool_values(tool: ToolRecord) -> dict[str, Any]:
     return {f: getattr(tool, f) for f in TOOL_FIELDS}
 
 
-def _bulk_values(tool: ToolRecord) -> tuple[str, dict[str, Any]]:
-    """(definition hash, column values) with schema and annotations serialised once, for
-    the hash and for both rows (tools and tool_versions) that store them."""
+def _definition(tool: ToolRecord) -> tuple[str, RawJSON | None, RawJSON | None]:
+    """(definition hash, schema text, annotations text): schema and annotations serialised
+    once, for the hash and for both rows (tools and tool_versions) that store them."""
     schema = None if tool.input_schema is None else RawJSON(canonical_json(tool.input_schema))
     notes = None if tool.annotations is None else RawJSON(canonical_json(tool.annotations))
-    digest = hash_of_parts(tool.name, tool.description, schema or "{}", notes or "{}")
-    values = {
-        "title": tool.title,
-        "description": tool.description,
-        "input_schema": schema,
-        "output_schema": tool.output_schema,
-        "annotations": notes,
-    }
-    return digest, values
+    return hash_of_parts(tool.name, tool.description, schema or "{}", notes or "{}"), schema, notes
+
+
+# The columns of a new tool, in the order `_upsert_tools` builds their tuples.
+NEW_TOOL_COLUMNS = (
+    "server_id",
+    "name",
+    "title",
+    "description",
+    "input_schema",
+    "output_schema",
+    "annotations",
+    "origin",
+    "definition_hash",
+    "first_seen",
+    "last_seen",
+)
 
 
 def _upsert_tools(
@@ -590,7 +599,11 @@ def _upsert_tools(
             ).where(tools.c.server_id.in_(server_ids))
         )
     }
-    new_tools: list[dict[str, Any]] = []
+    values = Values(conn)
+    stamp = values.time(now)
+    as_json = values.json
+    new_tools: list[tuple[Any, ...]] = []
+    new_server_ids: set[int] = set()
     seen_ids: list[int] = []
     refreshed: list[dict[str, Any]] = []  # same definition, other title/output schema/origin or back again
     changed: list[dict[str, Any]] = []
@@ -605,22 +618,26 @@ def _upsert_tools(
                 overrides.append((record.key, tool.name, tool.override))
             key = (sid, tool.name)
             present.add(key)
-            digest, values = _bulk_values(tool)
+            digest, schema, notes = _definition(tool)
             if tool.classification is not None:
                 carried.append((digest, tool.classification))
-            row = stored.get(key)
+            row = stored.get(key) if stored else None
             if row is None:
+                new_server_ids.add(sid)
                 new_tools.append(
-                    {
-                        "server_id": sid,
-                        "name": tool.name,
-                        **values,
-                        "origin": tool.origin,
-                        "definition_hash": digest,
-                        "first_seen": now,
-                        "last_seen": now,
-                        "removed_at": None,
-                    }
+                    (
+                        sid,
+                        tool.name,
+                        tool.title,
+                        tool.description,
+                        schema,
+                        as_json(tool.output_schema),
+                        notes,
+                        as_json(tool.origin),
+                        digest,
+                        stamp,
+                        stamp,
+                    )
                 )
             elif row.definition_hash == digest:
                 seen_ids.append(row.id)
@@ -661,11 +678,11 @@ def _upsert_tools(
     ]
 
     if new_tools:
-        bulk_insert(conn, tools, new_tools)
+        insert_rows(conn, tools, NEW_TOOL_COLUMNS, new_tools)
         # Their first version is copied by the database itself: no second trip through Python.
         fields = ["definition_hash", *TOOL_FIELDS, "first_seen", "last_seen"]
         fresh = select(tools.c.id, *(tools.c[f] for f in fields)).where(
-            tools.c.server_id.in_({row["server_id"] for row in new_tools}),
+            tools.c.server_id.in_(new_server_ids),
             ~select(versions.c.id).where(versions.c.tool_id == tools.c.id).exists(),
         )
         conn.execute(insert(versions).from_select(["tool_id", *fields], fresh))
@@ -739,6 +756,17 @@ def _store_changed(
         )
 
 
+CLASSIFICATION_COLUMNS = (
+    "definition_hash",
+    "classifier_version",
+    "label",
+    "confidence",
+    "rationale",
+    "flags",
+    "created_at",
+)
+
+
 def _store_carried_overrides(
     conn: Connection, carried: list[tuple[str, str, dict[str, Any]]], now: datetime
 ) -> None:
@@ -759,19 +787,22 @@ def _store_carried_classifications(
     conn: Connection, carried: list[tuple[str, dict[str, Any]]], now: datetime
 ) -> None:
     """Keep classifications an import line carried, unless the same (hash, version) is stored."""
-    table = m.Classification.__table__
-    rows: dict[tuple[str, str], dict[str, Any]] = {}
+    values = Values(conn)
+    stamp, as_json = values.time(now), values.json
+    rows: dict[tuple[str, str], tuple[Any, ...]] = {}
     for digest, c in carried:
         version, label = c.get("classifier_version"), c.get("label")
         if c.get("source") == "override" or not isinstance(version, str) or label not in LABELS:
             continue
-        rows[(digest, version)] = {
-            "definition_hash": digest,
-            "classifier_version": version,
-            "label": label,
-            "confidence": float(c.get("confidence") or 0.0),
-            "rationale": list(c.get("rationale") or []),
-            "flags": list(c.get("flags") or []),
-            "created_at": now,
-        }
-    bulk_insert(conn, table, list(rows.values()), ignore_conflicts=True)
+        rows[(digest, version)] = (
+            digest,
+            version,
+            label,
+            float(c.get("confidence") or 0.0),
+            as_json(list(c.get("rationale") or [])),
+            as_json(list(c.get("flags") or [])),
+            stamp,
+        )
+    insert_rows(
+        conn, m.Classification.__table__, CLASSIFICATION_COLUMNS, list(rows.values()), ignore_conflicts=True
+    )
