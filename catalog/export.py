@@ -91,7 +91,7 @@ def import_jsonl(
     classify: Callable[[list[Any]], list[dict[str, Any]]] | None = None,
     classifier_version: str | None = None,
     batch_size: int = 500,
-    commit_tools: int = 50_000,
+    commit_tools: int = 100_000,
     progress: Callable[[ImportResult], None] | None = None,
 ) -> ImportResult:
     """Load servers from JSON Lines, `batch_size` servers per upsert and a commit once about

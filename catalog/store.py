@@ -25,6 +25,8 @@ from catalog.records import ServerRecord, ToolRecord, canonical_json, hash_of_pa
 __all__ = ["LABELS", "Catalog", "Loader", "UpsertStats", "utcnow"]
 
 LABELS = ("Read", "Write", "Destructive")
+# WAL pages (about 400 MB) a bulk load's connection writes before it checkpoints them.
+LOAD_WAL_PAGES = 100_000
 SERVER_FIELDS = ("name", "title", "description", "repository_url", "homepage", "language")
 TOOL_FIELDS = ("title", "description", "input_schema", "output_schema", "annotations")
 
@@ -319,27 +321,28 @@ class Catalog:
 class Loader:
     """Upserts batch after batch of servers into one open transaction until `commit`.
 
-    A bulk import commits every few ten thousand tools instead of every batch: on SQLite each
-    commit writes every page it touched to the WAL and checkpoints it into the database, and
-    the random-order indexes (tool names, definition hashes) touch a page per row. Servers are
-    still stored whole or not at all: an upsert that fails rolls the open transaction back
-    (batches not yet committed with it) and leaves the loader `broken`.
+    A bulk import commits every hundred thousand tools or so instead of every batch: on
+    SQLite each commit writes every page it touched to the WAL, and the random-order indexes
+    (tool names, definition hashes) touch a page per row, so small commits write the same
+    index pages over and over. For the same reason the loader's connection lets the WAL grow
+    to `LOAD_WAL_PAGES` before checkpointing it into the database. Servers are still stored
+    whole or not at all: an upsert that fails rolls the open transaction back (with the
+    batches not yet committed) and leaves the loader `broken`.
     """
 
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
         self._conn: Connection | None = None
+        self._checkpoint_pages: int | None = None  # the connection's own setting, restored on close
         self.pending_tools = 0  # tools upserted since the last commit
         self.broken = False
 
     def upsert(self, records: Sequence[ServerRecord], *, seen_at: datetime | None = None) -> UpsertStats:
         if self.broken:
             raise RuntimeError("this loader rolled back after a failed upsert")
-        if self._conn is None:
-            self._conn = self._engine.connect()
-            self._conn.begin()
+        conn = self._connection()
         try:
-            stats = _upsert_batch(self._conn, records, seen_at or utcnow())
+            stats = _upsert_batch(conn, records, seen_at or utcnow())
         except BaseException:
             self.broken = True
             self.rollback()
@@ -349,28 +352,42 @@ class Loader:
 
     def commit(self) -> None:
         """Make every upsert so far durable and visible to other connections."""
-        if self._conn is None:
+        if self._conn is None or not self._conn.in_transaction():
             return
         try:
             self._conn.commit()
         except BaseException:
             self.broken = True
+            self.close()
             raise
-        finally:
-            self._release()
+        self.pending_tools = 0
 
     def rollback(self) -> None:
         if self._conn is not None:
-            try:
-                self._conn.rollback()
-            finally:
-                self._release()
-
-    def _release(self) -> None:
-        conn, self._conn = self._conn, None
+            self._conn.rollback()
         self.pending_tools = 0
-        if conn is not None:
+
+    def close(self) -> None:
+        """Roll back what is not committed and give the connection back."""
+        conn, self._conn = self._conn, None
+        if conn is None:
+            return
+        try:
+            conn.rollback()
+            if self._checkpoint_pages is not None:
+                conn.exec_driver_sql(f"PRAGMA wal_autocheckpoint={self._checkpoint_pages:d}")
+        finally:
             conn.close()
+
+    def _connection(self) -> Connection:
+        if self._conn is None:
+            self._conn = self._engine.connect()
+            if self._conn.dialect.name == "sqlite":
+                pragma = "PRAGMA wal_autocheckpoint"
+                self._checkpoint_pages = int(self._conn.exec_driver_sql(pragma).scalar_one())
+                self._conn.exec_driver_sql(f"{pragma}={LOAD_WAL_PAGES:d}")
+                self._conn.commit()
+        return self._conn
 
     def __enter__(self) -> Loader:
         return self
@@ -380,8 +397,7 @@ class Loader:
     ) -> None:
         if kind is None and not self.broken:
             self.commit()
-        else:
-            self.rollback()
+        self.close()
 
 
 # ---------------------------------------------------------------------- upsert internals

@@ -122,3 +122,17 @@ def test_a_loader_left_by_an_exception_rolls_back(db_url: str) -> None:
         with cat.loader() as loader:
             loader.upsert([record])
         assert count(cat, m.Tool.__table__) == 1
+
+
+def test_the_loader_lets_the_sqlite_wal_grow_while_loading_and_then_restores_it(sqlite_url: str) -> None:
+    from catalog.store import LOAD_WAL_PAGES
+
+    record = ServerRecord(key="github.com/acme/x", name="x", tools=[ToolRecord("get_x")])
+    with Catalog(sqlite_url) as cat:
+        with cat.loader() as loader:
+            loader.upsert([record])
+            driver = loader._connection().connection.driver_connection  # white box: its pooled connection
+            assert driver is not None
+            assert driver.execute("PRAGMA wal_autocheckpoint").fetchone() == (LOAD_WAL_PAGES,)
+        assert driver.execute("PRAGMA wal_autocheckpoint").fetchone() == (1000,)
+        assert count(cat, m.Tool.__table__) == 1
