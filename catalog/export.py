@@ -92,11 +92,13 @@ def import_jsonl(
     classifier_version: str | None = None,
     batch_size: int = 500,
     commit_tools: int = 100_000,
+    classify_tools: int = 10_000,
     progress: Callable[[ImportResult], None] | None = None,
 ) -> ImportResult:
     """Load servers from JSON Lines, `batch_size` servers per upsert and a commit once about
-    `commit_tools` tools are upserted. On a bad line, the lines before it are stored and
-    BadLine is raised; a killed import leaves whole servers only."""
+    `commit_tools` tools are upserted, or sooner once `classify_tools` definitions wait for
+    the classifier (it runs after the commit and holds them in memory). On a bad line, the
+    lines before it are stored and BadLine is raised; a killed import leaves whole servers only."""
     result = ImportResult()
     batch: list[ServerRecord] = []
     unclassified: set[str] = set()  # definitions to classify once their servers are committed
@@ -140,7 +142,7 @@ def import_jsonl(
             batch.append(record)
             if len(batch) >= batch_size:
                 store(loader)
-                if loader.pending_tools >= commit_tools:
+                if loader.pending_tools >= commit_tools or len(unclassified) >= classify_tools:
                     commit(loader)
                     gc.collect()
         commit(loader)

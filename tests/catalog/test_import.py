@@ -77,6 +77,31 @@ def test_batches_share_a_transaction_and_are_classified_once_committed(db_url: s
         assert count(cat, m.ToolVersion.__table__) == 14
 
 
+def test_tools_waiting_for_the_classifier_commit_sooner(db_url: str, tmp_path: Path) -> None:
+    classified = {
+        "label": "Read",
+        "confidence": 0.9,
+        "rationale": [],
+        "flags": [],
+        "classifier_version": "t0",
+    }
+    lines = [line(i, classification=classified) if i % 2 else line(i) for i in range(7)]
+    classify = Classifier()
+    with Catalog(db_url) as cat:
+        result = import_jsonl(
+            cat,
+            write(tmp_path / "in.jsonl", *lines),
+            classify=classify,
+            classifier_version="t1",
+            batch_size=2,
+            commit_tools=100,
+            classify_tools=4,
+        )
+    # servers 0, 2, 4, 6 need the classifier: a commit once two of them wait, then the rest
+    assert classify.calls == [4, 4]
+    assert (result.servers, result.classified) == (7, 8)
+
+
 def test_a_bad_line_keeps_every_line_before_it_even_uncommitted_ones(db_url: str, tmp_path: Path) -> None:
     path = write(tmp_path / "in.jsonl", *(line(i) for i in range(5)), "{not json", line(9))
     classify = Classifier()
