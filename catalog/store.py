@@ -1,8 +1,9 @@
 """The catalog store: one engine per URL, idempotent upserts with history, runs, overrides.
 
-Writes go through SQLAlchemy Core on the mapped tables, a batch of servers per transaction:
-a killed process leaves each server either fully stored or not at all, and a million tools
-import in minutes rather than hours. Reading (show, stats, export) is in `catalog.queries`.
+Writes go through SQLAlchemy Core on the mapped tables, a batch of servers per transaction
+(several batches for a bulk import, see `Loader`): a killed process leaves each server either
+fully stored or not at all, and a million tools import in minutes rather than hours.
+Reading (show, stats, export) is in `catalog.queries`.
 """
 
 from __future__ import annotations
@@ -637,7 +638,7 @@ def _upsert_tools(
             digest, schema, notes = _definition(tool)
             if tool.classification is not None:
                 carried.append((digest, tool.classification))
-            row = stored.get(key) if stored else None
+            row = stored.get(key)
             if row is None:
                 new_server_ids.add(sid)
                 new_tools.append(
