@@ -1,9 +1,10 @@
-"""Fast bulk inserts for the big tables (tools, tool_versions, classifications).
+"""Fast bulk inserts for the big tables (servers, tools, tool_versions, classifications).
 
 SQLAlchemy's per-row parameter processing costs more than SQLite itself when a million tools
 arrive at once. For those inserts we build one parameterised statement from the mapped table,
 serialise JSON and datetimes once per value the way SQLAlchemy's own types store them, and
-hand the rows to the driver's executemany in the caller's transaction.
+hand the rows to the driver's executemany in the caller's transaction. `insert_rows` takes
+tuples already in the driver's terms (see `Values`); `bulk_insert` takes dicts of Python values.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from sqlalchemy import JSON, Connection, Table
 
 from catalog.models import UTCDateTime
 
-__all__ = ["RawJSON", "bulk_insert"]
+__all__ = ["RawJSON", "Values", "bulk_insert", "insert_rows"]
 
 
 class RawJSON(str):
@@ -38,6 +39,55 @@ def _pg_time(value: datetime) -> datetime:
     return value.astimezone(UTC).replace(tzinfo=None) if value.tzinfo is not None else value
 
 
+class Values:
+    """Python values as one connection's driver takes them in `insert_rows`."""
+
+    __slots__ = ("_time_of", "_times")
+
+    def __init__(self, conn: Connection) -> None:
+        self._time_of = _pg_time if conn.dialect.name == "postgresql" else _sqlite_time
+        self._times: dict[datetime, Any] = {}  # a batch shares a handful of timestamps
+
+    @staticmethod
+    def json(value: Any) -> str | None:
+        if value is None or isinstance(value, RawJSON):
+            return value
+        if not value and isinstance(value, list | dict):
+            return "[]" if isinstance(value, list) else "{}"  # most flags lists: skip the encoder
+        return json.dumps(value)  # ASCII escapes: a lone surrogate cannot break the insert
+
+    def time(self, value: datetime | None) -> Any:
+        if value is None:
+            return None
+        held = self._times.get(value)
+        if held is None:
+            held = self._times[value] = self._time_of(value)
+        return held
+
+
+def insert_rows(
+    conn: Connection,
+    table: Table,
+    names: Sequence[str],
+    rows: Sequence[tuple[Any, ...]],
+    *,
+    ignore_conflicts: bool = False,
+) -> None:
+    """INSERT tuples of driver values (JSON as text, times through `Values.time`) into the
+    columns `names`, in one executemany."""
+    if not rows:
+        return
+    postgres = conn.dialect.name == "postgresql"
+    holder = "%s" if postgres else "?"
+    marks = [
+        holder + ("::json" if postgres and isinstance(table.c[name].type, JSON) else "") for name in names
+    ]
+    sql = f"INSERT INTO {table.name} ({', '.join(names)}) VALUES ({', '.join(marks)})"  # noqa: S608 - names from our metadata
+    if ignore_conflicts:
+        sql += " ON CONFLICT DO NOTHING"
+    conn.exec_driver_sql(sql, list(rows))
+
+
 def bulk_insert(
     conn: Connection, table: Table, rows: Sequence[dict[str, Any]], *, ignore_conflicts: bool = False
 ) -> None:
@@ -45,38 +95,15 @@ def bulk_insert(
     if not rows:
         return
     columns = [c for c in table.columns if not (c.primary_key and c.name not in rows[0])]
-    postgres = conn.dialect.name == "postgresql"
-    holder = "%s" if postgres else "?"
-    marks = [holder + ("::json" if postgres and isinstance(c.type, JSON) else "") for c in columns]
-    sql = f"INSERT INTO {table.name} ({', '.join(c.name for c in columns)}) VALUES ({', '.join(marks)})"  # noqa: S608 - names from our metadata
-    if ignore_conflicts:
-        sql += " ON CONFLICT DO NOTHING"
-    time_of = _pg_time if postgres else _sqlite_time
-    times: dict[datetime, Any] = {}  # a batch shares a handful of timestamps: convert each once
-
-    def as_json(value: Any) -> Any:
-        if value is None or isinstance(value, RawJSON):
-            return value
-        if not value and isinstance(value, list | dict):
-            return "[]" if isinstance(value, list) else "{}"  # most flags lists: skip the encoder
-        return json.dumps(value)  # ASCII escapes: a lone surrogate cannot break the insert
-
-    def as_time(value: datetime | None) -> Any:
-        if value is None:
-            return None
-        held = times.get(value)
-        if held is None:
-            held = times[value] = time_of(value)
-        return held
-
+    values = Values(conn)
     names = [c.name for c in columns]
     get_all = itemgetter(*names)
-    encoded = [(i, as_json) for i, c in enumerate(columns) if isinstance(c.type, JSON)]
-    encoded += [(i, as_time) for i, c in enumerate(columns) if isinstance(c.type, UTCDateTime)]
+    encoded = [(i, values.json) for i, c in enumerate(columns) if isinstance(c.type, JSON)]
+    encoded += [(i, values.time) for i, c in enumerate(columns) if isinstance(c.type, UTCDateTime)]
     params = []
     for row in rows:
-        values = list(get_all(row)) if len(names) > 1 else [get_all(row)]
+        cells = list(get_all(row)) if len(names) > 1 else [get_all(row)]
         for i, convert in encoded:
-            values[i] = convert(values[i])
-        params.append(tuple(values))
-    conn.exec_driver_sql(sql, params)
+            cells[i] = convert(cells[i])
+        params.append(tuple(cells))
+    insert_rows(conn, table, names, params, ignore_conflicts=ignore_conflicts)

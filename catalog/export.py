@@ -7,6 +7,7 @@ catalog it came from). Every file is written atomically: a reader never sees hal
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import json
 import os
@@ -21,7 +22,7 @@ from typing import IO, Any
 
 from catalog.errors import BadLine, ExportError, InvalidRecord
 from catalog.records import ServerRecord
-from catalog.store import Catalog, UpsertStats
+from catalog.store import Catalog, Loader, UpsertStats
 
 __all__ = [
     "SCHEMA_VERSION",
@@ -90,42 +91,76 @@ def import_jsonl(
     classify: Callable[[list[Any]], list[dict[str, Any]]] | None = None,
     classifier_version: str | None = None,
     batch_size: int = 500,
+    commit_tools: int = 100_000,
+    classify_tools: int = 10_000,
     progress: Callable[[ImportResult], None] | None = None,
 ) -> ImportResult:
-    """Load servers from JSON Lines, a batch per transaction. On a bad line, the lines before
-    it are stored and BadLine is raised; a killed import leaves whole servers only."""
+    """Load servers from JSON Lines, `batch_size` servers per upsert and a commit once about
+    `commit_tools` tools are upserted, or sooner once `classify_tools` definitions wait for
+    the classifier (it runs after the commit and holds them in memory). On a bad line, the
+    lines before it are stored and BadLine is raised; a killed import leaves whole servers only."""
     result = ImportResult()
     batch: list[ServerRecord] = []
+    unclassified: set[str] = set()  # definitions to classify once their servers are committed
 
-    def flush() -> None:
+    def store(loader: Loader) -> None:
         if not batch:
             return
-        stats = catalog.upsert_servers(batch)
-        result.stats.add(stats)
+        result.stats.add(loader.upsert(batch))
         result.servers += len(batch)
         result.tools += sum(len(r.tools) for r in batch)
         if classify is not None and classifier_version is not None:
             # an override's classification is a person's, so the classifier's own is redone
-            hashes = {
+            unclassified.update(
                 t.definition_hash
                 for r in batch
                 for t in r.tools
                 if t.classification is None or t.classification.get("source") == "override"
-            }
-            if hashes:
-                result.classified += catalog.classify_pending(classify, classifier_version, hashes=hashes)
+            )
         batch.clear()
+
+    def commit(loader: Loader) -> None:
+        store(loader)
+        loader.commit()
+        if unclassified:
+            assert classify is not None and classifier_version is not None
+            result.classified += catalog.classify_pending(classify, classifier_version, hashes=unclassified)
+            unclassified.clear()
         if progress is not None:
             progress(result)
 
-    try:
-        for _number, record in read_jsonl(path):
+    records = read_jsonl(path)
+    with catalog.loader() as loader, _gc_paused():
+        while True:
+            try:
+                _number, record = next(records)
+            except StopIteration:
+                break
+            except BaseException:
+                commit(loader)  # the lines before a bad one are stored
+                raise
             batch.append(record)
             if len(batch) >= batch_size:
-                flush()
-    finally:
-        flush()
+                store(loader)
+                if loader.pending_tools >= commit_tools or len(unclassified) >= classify_tools:
+                    commit(loader)
+                    gc.collect()
+        commit(loader)
     return result
+
+
+@contextmanager
+def _gc_paused() -> Iterator[None]:
+    """No cyclic garbage collection while importing: parsed JSON and records hold no cycles,
+    and the collector would rescan every live object of the batch many times over. The
+    import collects once per commit instead."""
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if collecting:
+            gc.enable()
 
 
 # ---------------------------------------------------------------------- writing files

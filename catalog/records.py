@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass, field
-from json.encoder import encode_basestring_ascii  # type: ignore[attr-defined]  # json.dumps of a str
+from json.encoder import c_make_encoder, encode_basestring_ascii  # type: ignore[attr-defined]
 from typing import Any
 
 from catalog.errors import InvalidRecord
@@ -29,14 +29,29 @@ __all__ = [
 ]
 
 
+_CANONICAL = json.JSONEncoder(sort_keys=True, separators=(",", ":"))
+# json.dumps builds an encoder, and the C encoder under it, anew for every call; a million
+# schemas share this one. Without a cycle check: parsed JSON holds no cycles (a cyclic dict
+# would end in RecursionError rather than ValueError).
+_C_CANONICAL = (
+    None
+    if c_make_encoder is None
+    else c_make_encoder(None, _CANONICAL.default, encode_basestring_ascii, None, ":", ",", True, False, True)
+)
+
+
 def canonical_json(value: Any) -> str:
     """JSON with sorted keys, no insignificant whitespace and ASCII escapes: equal data, equal
     text, and always encodable (a lone surrogate from a crawled page stays an escape)."""
-    return json.dumps(value, sort_keys=True, separators=(",", ":"))
+    if _C_CANONICAL is None:
+        return _CANONICAL.encode(value)
+    return "".join(_C_CANONICAL(value, 0))
 
 
 def clean_text(value: str) -> str:
     """Text that UTF-8 can encode: lone surrogates (valid in JSON escapes) become '?'."""
+    if value.isascii():  # O(1) in CPython, and most text is ASCII: nothing to encode
+        return value
     try:
         value.encode("utf-8")
     except UnicodeEncodeError:

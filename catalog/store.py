@@ -1,8 +1,9 @@
 """The catalog store: one engine per URL, idempotent upserts with history, runs, overrides.
 
-Writes go through SQLAlchemy Core on the mapped tables, a batch of servers per transaction:
-a killed process leaves each server either fully stored or not at all, and a million tools
-import in minutes rather than hours. Reading (show, stats, export) is in `catalog.queries`.
+Writes go through SQLAlchemy Core on the mapped tables, a batch of servers per transaction
+(several batches for a bulk import, see `Loader`): a killed process leaves each server either
+fully stored or not at all, and a million tools import in minutes rather than hours.
+Reading (show, stats, export) is in `catalog.queries`.
 """
 
 from __future__ import annotations
@@ -10,20 +11,23 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
+from types import TracebackType
 from typing import Any
 
-from sqlalchemy import Connection, and_, bindparam, delete, insert, select, tuple_, update
+from sqlalchemy import Connection, Engine, and_, bindparam, delete, insert, select, tuple_, update
 
 from catalog import models as m
 from catalog import queries
-from catalog.bulk import RawJSON, bulk_insert
+from catalog.bulk import RawJSON, Values, bulk_insert, insert_rows
 from catalog.database import DEFAULT_URL, connect, migrate
 from catalog.errors import InvalidRecord, NotFound
 from catalog.records import ServerRecord, ToolRecord, canonical_json, hash_of_parts
 
-__all__ = ["LABELS", "Catalog", "UpsertStats", "utcnow"]
+__all__ = ["LABELS", "Catalog", "Loader", "UpsertStats", "utcnow"]
 
 LABELS = ("Read", "Write", "Destructive")
+# WAL pages (about 400 MB) a bulk load's connection writes before it checkpoints them.
+LOAD_WAL_PAGES = 100_000
 SERVER_FIELDS = ("name", "title", "description", "repository_url", "homepage", "language")
 TOOL_FIELDS = ("title", "description", "input_schema", "output_schema", "annotations")
 
@@ -129,12 +133,12 @@ class Catalog:
     ) -> UpsertStats:
         """Store a batch of servers in one transaction. Storing the same data twice changes
         nothing but last-seen times; a changed tool definition keeps the old one as a version."""
-        now = seen_at or utcnow()
-        stats = UpsertStats()
         with self.engine.begin() as conn:
-            for batch in _passes(records):
-                stats.add(_upsert_pass(conn, batch, now))
-        return stats
+            return _upsert_batch(conn, records, seen_at or utcnow())
+
+    def loader(self) -> Loader:
+        """Batches upserted into one transaction until `Loader.commit`: for bulk imports."""
+        return Loader(self.engine)
 
     def classify_pending(
         self,
@@ -315,7 +319,96 @@ class Catalog:
         return None
 
 
+class Loader:
+    """Upserts batch after batch of servers into one open transaction until `commit`.
+
+    A bulk import commits every hundred thousand tools or so instead of every batch: on
+    SQLite each commit writes every page it touched to the WAL, and the random-order indexes
+    (tool names, definition hashes) touch a page per row, so small commits write the same
+    index pages over and over. For the same reason the loader's connection lets the WAL grow
+    to `LOAD_WAL_PAGES` before checkpointing it into the database. Servers are still stored
+    whole or not at all: an upsert that fails rolls the open transaction back (with the
+    batches not yet committed) and leaves the loader `broken`.
+    """
+
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+        self._conn: Connection | None = None
+        self._checkpoint_pages: int | None = None  # the connection's own setting, restored on close
+        self.pending_tools = 0  # tools upserted since the last commit
+        self.broken = False
+
+    def upsert(self, records: Sequence[ServerRecord], *, seen_at: datetime | None = None) -> UpsertStats:
+        if self.broken:
+            raise RuntimeError("this loader rolled back after a failed upsert")
+        conn = self._connection()
+        try:
+            stats = _upsert_batch(conn, records, seen_at or utcnow())
+        except BaseException:
+            self.broken = True
+            self.rollback()
+            raise
+        self.pending_tools += sum(len(r.tools) for r in records)
+        return stats
+
+    def commit(self) -> None:
+        """Make every upsert so far durable and visible to other connections."""
+        if self._conn is None or not self._conn.in_transaction():
+            return
+        try:
+            self._conn.commit()
+        except BaseException:
+            self.broken = True
+            self.close()
+            raise
+        self.pending_tools = 0
+
+    def rollback(self) -> None:
+        if self._conn is not None:
+            self._conn.rollback()
+        self.pending_tools = 0
+
+    def close(self) -> None:
+        """Roll back what is not committed and give the connection back."""
+        conn, self._conn = self._conn, None
+        if conn is None:
+            return
+        try:
+            conn.rollback()
+            if self._checkpoint_pages is not None:
+                conn.exec_driver_sql(f"PRAGMA wal_autocheckpoint={self._checkpoint_pages:d}")
+        finally:
+            conn.close()
+
+    def _connection(self) -> Connection:
+        if self._conn is None:
+            self._conn = self._engine.connect()
+            if self._conn.dialect.name == "sqlite":
+                pragma = "PRAGMA wal_autocheckpoint"
+                self._checkpoint_pages = int(self._conn.exec_driver_sql(pragma).scalar_one())
+                self._conn.exec_driver_sql(f"{pragma}={LOAD_WAL_PAGES:d}")
+                self._conn.commit()
+        return self._conn
+
+    def __enter__(self) -> Loader:
+        return self
+
+    def __exit__(
+        self, kind: type[BaseException] | None, _value: BaseException | None, _tb: TracebackType | None
+    ) -> None:
+        if kind is None and not self.broken:
+            self.commit()
+        self.close()
+
+
 # ---------------------------------------------------------------------- upsert internals
+
+
+def _upsert_batch(conn: Connection, records: Iterable[ServerRecord], now: datetime) -> UpsertStats:
+    stats = UpsertStats()
+    for batch in _passes(records):
+        stats.add(_upsert_pass(conn, batch, now))
+    return stats
 
 
 def _server_id(conn: Connection, key: str) -> int | None:
@@ -349,10 +442,11 @@ def _upsert_server_rows(
             changed_rows.append({"b_id": row.id, **merged})
     ids = {key: row.id for key, row in existing.items()}
     if new_rows:
-        result = conn.execute(
-            insert(servers).returning(servers.c.id, servers.c.key, sort_by_parameter_order=True), new_rows
-        )
-        ids.update({row.key: row.id for row in result})
+        # one executemany, then the new ids by key: RETURNING in parameter order would cost
+        # SQLite one statement per server
+        bulk_insert(conn, servers, new_rows)
+        added = select(servers.c.key, servers.c.id).where(servers.c.key.in_([r["key"] for r in new_rows]))
+        ids.update({key: sid for key, sid in conn.execute(added)})
         stats.servers_added += len(new_rows)
     if changed_rows:
         conn.execute(update(servers).where(servers.c.id == bindparam("b_id")), changed_rows)
@@ -476,20 +570,28 @@ def _tool_values(tool: ToolRecord) -> dict[str, Any]:
     return {f: getattr(tool, f) for f in TOOL_FIELDS}
 
 
-def _bulk_values(tool: ToolRecord) -> tuple[str, dict[str, Any]]:
-    """(definition hash, column values) with schema and annotations serialised once, for
-    the hash and for both rows (tools and tool_versions) that store them."""
+def _definition(tool: ToolRecord) -> tuple[str, RawJSON | None, RawJSON | None]:
+    """(definition hash, schema text, annotations text): schema and annotations serialised
+    once, for the hash and for both rows (tools and tool_versions) that store them."""
     schema = None if tool.input_schema is None else RawJSON(canonical_json(tool.input_schema))
     notes = None if tool.annotations is None else RawJSON(canonical_json(tool.annotations))
-    digest = hash_of_parts(tool.name, tool.description, schema or "{}", notes or "{}")
-    values = {
-        "title": tool.title,
-        "description": tool.description,
-        "input_schema": schema,
-        "output_schema": tool.output_schema,
-        "annotations": notes,
-    }
-    return digest, values
+    return hash_of_parts(tool.name, tool.description, schema or "{}", notes or "{}"), schema, notes
+
+
+# The columns of a new tool, in the order `_upsert_tools` builds their tuples.
+NEW_TOOL_COLUMNS = (
+    "server_id",
+    "name",
+    "title",
+    "description",
+    "input_schema",
+    "output_schema",
+    "annotations",
+    "origin",
+    "definition_hash",
+    "first_seen",
+    "last_seen",
+)
 
 
 def _upsert_tools(
@@ -514,7 +616,11 @@ def _upsert_tools(
             ).where(tools.c.server_id.in_(server_ids))
         )
     }
-    new_tools: list[dict[str, Any]] = []
+    values = Values(conn)
+    stamp = values.time(now)
+    as_json = values.json
+    new_tools: list[tuple[Any, ...]] = []
+    new_server_ids: set[int] = set()
     seen_ids: list[int] = []
     refreshed: list[dict[str, Any]] = []  # same definition, other title/output schema/origin or back again
     changed: list[dict[str, Any]] = []
@@ -529,22 +635,26 @@ def _upsert_tools(
                 overrides.append((record.key, tool.name, tool.override))
             key = (sid, tool.name)
             present.add(key)
-            digest, values = _bulk_values(tool)
+            digest, schema, notes = _definition(tool)
             if tool.classification is not None:
                 carried.append((digest, tool.classification))
             row = stored.get(key)
             if row is None:
+                new_server_ids.add(sid)
                 new_tools.append(
-                    {
-                        "server_id": sid,
-                        "name": tool.name,
-                        **values,
-                        "origin": tool.origin,
-                        "definition_hash": digest,
-                        "first_seen": now,
-                        "last_seen": now,
-                        "removed_at": None,
-                    }
+                    (
+                        sid,
+                        tool.name,
+                        tool.title,
+                        tool.description,
+                        schema,
+                        as_json(tool.output_schema),
+                        notes,
+                        as_json(tool.origin),
+                        digest,
+                        stamp,
+                        stamp,
+                    )
                 )
             elif row.definition_hash == digest:
                 seen_ids.append(row.id)
@@ -585,11 +695,11 @@ def _upsert_tools(
     ]
 
     if new_tools:
-        bulk_insert(conn, tools, new_tools)
+        insert_rows(conn, tools, NEW_TOOL_COLUMNS, new_tools)
         # Their first version is copied by the database itself: no second trip through Python.
         fields = ["definition_hash", *TOOL_FIELDS, "first_seen", "last_seen"]
         fresh = select(tools.c.id, *(tools.c[f] for f in fields)).where(
-            tools.c.server_id.in_({row["server_id"] for row in new_tools}),
+            tools.c.server_id.in_(new_server_ids),
             ~select(versions.c.id).where(versions.c.tool_id == tools.c.id).exists(),
         )
         conn.execute(insert(versions).from_select(["tool_id", *fields], fresh))
@@ -663,6 +773,17 @@ def _store_changed(
         )
 
 
+CLASSIFICATION_COLUMNS = (
+    "definition_hash",
+    "classifier_version",
+    "label",
+    "confidence",
+    "rationale",
+    "flags",
+    "created_at",
+)
+
+
 def _store_carried_overrides(
     conn: Connection, carried: list[tuple[str, str, dict[str, Any]]], now: datetime
 ) -> None:
@@ -683,19 +804,22 @@ def _store_carried_classifications(
     conn: Connection, carried: list[tuple[str, dict[str, Any]]], now: datetime
 ) -> None:
     """Keep classifications an import line carried, unless the same (hash, version) is stored."""
-    table = m.Classification.__table__
-    rows: dict[tuple[str, str], dict[str, Any]] = {}
+    values = Values(conn)
+    stamp, as_json = values.time(now), values.json
+    rows: dict[tuple[str, str], tuple[Any, ...]] = {}
     for digest, c in carried:
         version, label = c.get("classifier_version"), c.get("label")
         if c.get("source") == "override" or not isinstance(version, str) or label not in LABELS:
             continue
-        rows[(digest, version)] = {
-            "definition_hash": digest,
-            "classifier_version": version,
-            "label": label,
-            "confidence": float(c.get("confidence") or 0.0),
-            "rationale": list(c.get("rationale") or []),
-            "flags": list(c.get("flags") or []),
-            "created_at": now,
-        }
-    bulk_insert(conn, table, list(rows.values()), ignore_conflicts=True)
+        rows[(digest, version)] = (
+            digest,
+            version,
+            label,
+            float(c.get("confidence") or 0.0),
+            as_json(list(c.get("rationale") or [])),
+            as_json(list(c.get("flags") or [])),
+            stamp,
+        )
+    insert_rows(
+        conn, m.Classification.__table__, CLASSIFICATION_COLUMNS, list(rows.values()), ignore_conflicts=True
+    )
