@@ -25,9 +25,11 @@ import re
 import unicodedata
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from itertools import islice
 from typing import Any, Final
 
 from classifier.confusables import INVISIBLE, check_name, check_text, homoglyphs, show, skeleton
+from classifier.screen import Screen, ScreenText
 from classifier.tokens import split_name
 
 __all__ = ["FLAGS", "FLAGS_BY_ID", "SCAN_LIMIT", "Flag", "find_flags", "shadow_key", "shadowing"]
@@ -248,6 +250,25 @@ _FILE_TEXT = re.compile(r"\b(?:file\s?system|local\s+files?)\b", _I)
 _NET_TEXT = re.compile(r"\b(?:fetch|request|download|scrape|navigate)", _I)
 _ON_BEHALF = re.compile(r"\b(?:on\s+behalf\s+of|as\s+the\s+(?:authenticated\s+)?user)\b", _I)
 
+# The patterns that read whole texts, behind screens (``classifier.screen``): each runs only on
+# texts holding the words any of its matches needs. Same results, a fraction of the scans.
+_INSTRUCTION_SCREENS: Final = tuple(
+    (flag_id, Screen(p)) for flag_id, p in (("F102", _TAG), ("F103", _OVERRIDE), ("F104", _CONCEAL),
+                                           ("F106", _CROSS_TOOL))
+)
+_SECRET_PATH_SCREEN: Final = Screen(_SECRET_PATH)
+_SECRET_WORDS_SCREEN: Final = Screen(_SECRET_WORDS)
+_DESTINATION_SCREEN: Final = Screen(_DESTINATION)
+_EXEC_TEXT_SCREEN: Final = Screen(_EXEC_TEXT)
+_FILE_TEXT_SCREEN: Final = Screen(_FILE_TEXT)
+_NET_TEXT_SCREEN: Final = Screen(_NET_TEXT)
+_MONEY_SCREEN: Final = Screen(_MONEY)
+_ON_BEHALF_SCREEN: Final = Screen(_ON_BEHALF)
+#: Description characters read for capabilities.
+_CAPABILITY_HEAD: Final = 4000
+#: Every base64 (40+) or long hex (32+) blob lies inside one whitespace-free stretch this long.
+_BLOB_MIN: Final = 32
+
 
 # ---------------------------------------------------------------------------------------------
 
@@ -267,8 +288,8 @@ def find_flags(
 
     name = name if isinstance(name, str) else ""
     description = description if isinstance(description, str) else None
-    params = _schema_texts(input_schema) if isinstance(input_schema, Mapping) else []
-    title = annotations.get("title") if isinstance(annotations, Mapping) else None
+    params = _schema_texts(input_schema) if _is_mapping(input_schema) else []
+    title = annotations.get("title") if _is_mapping(annotations) else None
 
     check_name(name, "name", add)
     for where, key, _ in params:
@@ -278,14 +299,20 @@ def find_flags(
     texts += [(w, t, k or None) for w, k, t in params if t]
     if isinstance(title, str) and title:
         texts.append(("title", title, None))
-    for where, text, param in texts:
+    head: ScreenText | None = None
+    for i, (where, text, param) in enumerate(texts):
         check_text(text, where, add, limit=SCAN_LIMIT)
         if len(text) > SCAN_LIMIT:
             add("F109", f"{where} has {len(text):,} characters; instructions scanned in the first and "
                         f"last {SCAN_LIMIT // 2:,}")
         for window in _windows(text):
-            _check_instructions(skeleton(window), where, add, param=param)
-    _check_capabilities(name, description or "", [k for _, k, _ in params if k], add)
+            scan = ScreenText(skeleton(window))
+            _check_instructions(scan, where, add, param=param)
+            if i == 0 and len(text) <= _CAPABILITY_HEAD:
+                head = scan  # the whole description: the capability checks read the same text
+    if head is None:
+        head = ScreenText(skeleton((description or "")[:_CAPABILITY_HEAD]))
+    _check_capabilities(name, head, [k for _, k, _ in params if k], add)
     order = {HIGH: 0, MEDIUM: 1, LOW: 2}
     return sorted(found.values(), key=lambda f: (order[f["severity"]], f["id"]))
 
@@ -297,42 +324,57 @@ def _windows(text: str) -> list[str]:
     return [text[:half], text[-half:]]
 
 
+def _is_mapping(value: object) -> bool:
+    return type(value) is dict or isinstance(value, Mapping)  # the exact test first: ABC checks are slow
+
+
+#: Keys under which a schema node holds other nodes; a node with none of them is a leaf.
+_NESTING_KEYS: Final = frozenset({"properties", "items", "additionalProperties", "not", "anyOf", "oneOf",
+                                  "allOf", "prefixItems", "$defs", "definitions"})
+
+
 def _schema_texts(schema: Mapping[str, Any]) -> list[tuple[str, str, str]]:
-    """(where, parameter name, its description/title/enum/default text) over the whole schema, bounded."""
+    """(where, parameter name, its description/title/enum/default text) over the whole schema, bounded.
+
+    A parameter's own description and title are reported with the parameter, not again as the
+    ``schema`` text of its node (``own_texts_reported``).
+    """
     out: list[tuple[str, str, str]] = []
-    stack: list[tuple[Any, int]] = [(schema, 0)]
+    stack: list[tuple[Any, int, bool]] = [(schema, 0, False)]
     seen = 0
     while stack and seen < _MAX_SCHEMA_NODES:
-        node, depth = stack.pop()
+        node, depth, own_texts_reported = stack.pop()
         seen += 1
-        if not isinstance(node, Mapping) or depth > 12:
+        if not _is_mapping(node) or depth > 12:
             continue
-        for key in ("description", "title"):
-            value = node.get(key)
-            if isinstance(value, str) and value and depth:
-                out.append(("schema", "", value))
+        if depth and not own_texts_reported:
+            for key in ("description", "title"):
+                value = node.get(key)
+                if isinstance(value, str) and value:
+                    out.append(("schema", "", value))
+        if _NESTING_KEYS.isdisjoint(node):
+            continue
         props = node.get("properties")
-        if isinstance(props, Mapping):
-            for pname, pschema in list(props.items())[:500]:
+        if _is_mapping(props):
+            for pname, pschema in islice(props.items(), 500):
                 pname = str(pname)
                 texts = []
-                if isinstance(pschema, Mapping):
+                if _is_mapping(pschema):
                     texts = [v for k in ("description", "title", "default")
                              if isinstance(v := pschema.get(k), str)]
                     texts += [e for e in pschema.get("enum") or [] if isinstance(e, str)][:50]
-                    stack.append(({k: v for k, v in pschema.items() if k not in ("description", "title")},
-                                  depth + 1))
+                    stack.append((pschema, depth + 1, True))
                 where = f"parameter '{show(pname, 40)}'"
                 out.append((where, pname, "\n".join(texts)))
         for key in ("items", "additionalProperties", "not"):
-            if isinstance(node.get(key), Mapping):
-                stack.append((node[key], depth + 1))
+            if _is_mapping(node.get(key)):
+                stack.append((node[key], depth + 1, False))
         for key in ("anyOf", "oneOf", "allOf", "prefixItems"):
             if isinstance(node.get(key), list):
-                stack.extend((n, depth + 1) for n in node[key][:50])
+                stack.extend((n, depth + 1, False) for n in node[key][:50])
         for key in ("$defs", "definitions"):
-            if isinstance(node.get(key), Mapping):
-                stack.extend((n, depth + 1) for n in list(node[key].values())[:200])
+            if _is_mapping(node.get(key)):
+                stack.extend((n, depth + 1, False) for n in islice(node[key].values(), 200))
     return out
 
 
@@ -341,20 +383,21 @@ def _excerpt(text: str, m: re.Match[str], before: int = 30, after: int = 60) -> 
 
 
 def _check_instructions(
-    text: str, where: str, add: Any, *, param: str | None = None, decoded: bool = False
+    scan: ScreenText, where: str, add: Any, *, param: str | None = None, decoded: bool = False
 ) -> bool:
     """Instruction flags on one (skeleton) text; True when any high one fired."""
     fired = False
-    for flag_id, pattern in (("F102", _TAG), ("F103", _OVERRIDE), ("F104", _CONCEAL), ("F106", _CROSS_TOOL)):
-        m = _first(pattern, text)
+    text = scan.text
+    for flag_id, pattern in _INSTRUCTION_SCREENS:
+        m = _first(pattern, scan)
         if m:
             add(flag_id, f"{where}: {_excerpt(text, m)}")
             fired = True
-    m = _exfiltration(text, param)
+    m = _exfiltration(scan, param)
     if m:
         add("F105", f"{where}: {_excerpt(text, m, 80, 80)}")
         fired = True
-    m = _redirect(text)
+    m = _redirect(scan)
     if m:
         add("F106", f"{where}: {_excerpt(text, m, 60, 60)}")
         fired = True
@@ -367,9 +410,10 @@ _NEGATED = re.compile(r"\b(?:not|never|no|don'?t|cannot|can'?t|won'?t|must\s+not
                       _I)
 
 
-def _first(pattern: re.Pattern[str], text: str) -> re.Match[str] | None:
+def _first(pattern: Screen, scan: ScreenText) -> re.Match[str] | None:
     """The first match that is not a restriction: "never delete without telling the user" is fine."""
-    for i, m in enumerate(pattern.finditer(text)):
+    text = scan.text
+    for i, m in enumerate(pattern.finditer(scan)):
         if i >= _MAX_HITS:
             break
         negated = _NEGATED.search(text, max(0, m.start() - 100), m.start())
@@ -388,18 +432,19 @@ def _span(text: str, m: re.Match[str], width: int = 200) -> str:
     return text[left + 1 if left != -1 else start : min(rights) if rights else end]
 
 
-def _exfiltration(text: str, param: str | None) -> re.Match[str] | None:
+def _exfiltration(scan: ScreenText, param: str | None) -> re.Match[str] | None:
     """A secret file with a read/move verb and an order or a sink; other secrets need a move and a sink.
 
     A credential going into a parameter named for it (``api_key``) is ordinary use, not a leak.
     """
-    for i, m in enumerate(_SECRET_PATH.finditer(text)):
+    text = scan.text
+    for i, m in enumerate(_SECRET_PATH_SCREEN.finditer(scan)):
         if i >= _MAX_HITS:
             break
         ctx = _span(text, m)
         if (_MOVE.search(ctx) or _READ.search(ctx)) and (_ORDER.search(ctx) or _sink(ctx, param, False)):
             return m
-    for i, m in enumerate(_SECRET_WORDS.finditer(text)):
+    for i, m in enumerate(_SECRET_WORDS_SCREEN.finditer(scan)):
         if i >= _MAX_HITS:
             break
         ctx = _span(text, m)
@@ -425,9 +470,10 @@ def _sink(ctx: str, param: str | None, credential: bool) -> bool:
     return False
 
 
-def _redirect(text: str) -> re.Match[str] | None:
+def _redirect(scan: ScreenText) -> re.Match[str] | None:
     """'always BCC x@evil.com', 'forward every message to https://...' without a tool name."""
-    for i, m in enumerate(_DESTINATION.finditer(text)):
+    text = scan.text
+    for i, m in enumerate(_DESTINATION_SCREEN.finditer(scan)):
         if i >= _MAX_HITS:
             break
         ctx = _span(text, m, 160)
@@ -448,7 +494,14 @@ def _printable(data: bytes) -> str | None:
     return text
 
 
+def _may_hold_blob(text: str) -> bool:
+    """False when no base64 or hex blob can be in ``text``: no ``\\x`` and no long unbroken stretch."""
+    return "\\x" in text or (len(text) >= _BLOB_MIN and max(map(len, text.split()), default=0) >= _BLOB_MIN)
+
+
 def _check_encoded(text: str, where: str, add: Any) -> None:
+    if not _may_hold_blob(text):
+        return
     for i, m in enumerate(_B64.finditer(text)):
         if i >= _MAX_HITS:
             break
@@ -473,7 +526,7 @@ def _check_encoded(text: str, where: str, add: Any) -> None:
 
 def _report_blob(kind: str, blob: str, plain: str | None, opaque: int, where: str, add: Any) -> None:
     if plain is not None:
-        if _check_instructions(skeleton(plain), f"{where} ({kind}-decoded)", lambda _i, _e: None,
+        if _check_instructions(ScreenText(skeleton(plain)), f"{where} ({kind}-decoded)", lambda _i, _e: None,
                                decoded=True):
             add("F108", f"{where}: {kind} {show(blob, 24)} decodes to '{show(plain, 100)}'")
         else:
@@ -486,25 +539,27 @@ def _report_blob(kind: str, blob: str, plain: str | None, opaque: int, where: st
 # Capabilities (low: informational)
 
 
-def _check_capabilities(name: str, description: str, params: list[str], add: Any) -> None:
+def _check_capabilities(name: str, head: ScreenText, params: list[str], add: Any) -> None:
+    """``head``: the skeleton of the description's first ``_CAPABILITY_HEAD`` characters."""
     words = split_name(name)
     wset = set(words)
     pset = {p.lower() for p in params}
-    head = skeleton(description[:4000])
     exec_hit = (wset & _EXEC_WORDS) or ("run" in wset and wset & _RUN_OBJECTS) or pset & _EXEC_PARAMS
-    if exec_hit or _EXEC_TEXT.search(head):
+    if exec_hit or _EXEC_TEXT_SCREEN.search(head):
         add("F150", _cap_evidence(name, pset & _EXEC_PARAMS))
-    if (wset & _FILE_WORDS) or pset & _FILE_PARAMS or _FILE_TEXT.search(head):
+    if (wset & _FILE_WORDS) or pset & _FILE_PARAMS or _FILE_TEXT_SCREEN.search(head):
         add("F151", _cap_evidence(name, pset & _FILE_PARAMS))
-    fetches = wset & _NET_WORDS or _NET_TEXT.search(head)
-    if (pset & _URL_PARAMS and fetches) or ({"http", "fetch"} & wset and {"url", "request"} & wset):
+    # Cheap set tests first: the text is searched only when its answer can matter.
+    fetches = pset & _URL_PARAMS and (wset & _NET_WORDS or _NET_TEXT_SCREEN.search(head))
+    if fetches or ({"http", "fetch"} & wset and {"url", "request"} & wset):
         add("F152", _cap_evidence(name, pset & _URL_PARAMS))
     if wset & _CRED_WORDS or ({"api", "key"} <= wset) or pset & _CRED_PARAMS:
         add("F153", _cap_evidence(name, pset & _CRED_PARAMS))
-    pays = wset & _PAY_WORDS and (wset - {"transfer", "checkout", "invoice"} or _MONEY.search(head))
-    if pays or (_MONEY.search(head[:500]) and wset & {"send", "create", "transfer", "make"}):
+    pays = wset & _PAY_WORDS and (wset - {"transfer", "checkout", "invoice"} or _MONEY_SCREEN.search(head))
+    sends = wset & {"send", "create", "transfer", "make"}
+    if pays or (sends and _MONEY_SCREEN.search(ScreenText(head.text[:500]))):
         add("F154", _cap_evidence(name, set()))
-    as_user = words and words[0] in {"send", "post", "reply", "tweet"} and _ON_BEHALF.search(head)
+    as_user = words and words[0] in {"send", "post", "reply", "tweet"} and _ON_BEHALF_SCREEN.search(head)
     if (wset & _MSG_VERBS and wset & _MSG_OBJECTS) or as_user:
         add("F155", _cap_evidence(name, set()))
 
