@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any, Final
 
 from classifier.errors import InvalidInput
-from classifier.features import features
+from classifier.features import Block, feature_blocks, features
 from classifier.flags import find_flags
 from classifier.rules import (
     DESTRUCTIVE,
@@ -188,7 +188,7 @@ def _finish(
 def _classify_batch(items: list[Mapping[str, Any]], ignore: bool, scorer: Scorer) -> list[Classification]:
     """Rules and features per tool, then one vectorised scoring pass for the whole batch."""
     hits_all: list[list[Hit]] = []
-    feats_all: list[dict[str, float]] = []
+    blocks_all: list[list[Block]] = []
     for t in items:
         name, description, schema, annotations = (
             t.get("name"),
@@ -200,10 +200,10 @@ def _classify_batch(items: list[Mapping[str, Any]], ignore: bool, scorer: Scorer
         v = view(name, description, schema, None if ignore else annotations)  # type: ignore[arg-type]
         hits = evaluate(v, annotations=not ignore)
         hits_all.append(hits)
-        feats_all.append(features(v, hits))
+        blocks_all.append(feature_blocks(v, hits))
     if not items:
         return []
-    probs, flat = scorer.score_many(feats_all)
+    probs, flat = scorer.score_blocks(blocks_all)
     decided = [_label(p, h) for p, h in zip(probs, hits_all, strict=True)]
     tops = scorer.top_many(flat, [LABELS.index(d[0]) for d in decided], _MODEL_LINES)
     return [

@@ -226,6 +226,11 @@ def _param_words(pname: str) -> tuple[str, ...]:
     return tuple(w for w in _PARAM_SPLIT.split(pname) if w)
 
 
+def param_words(pname: str) -> tuple[str, ...]:
+    """The words of a normalised parameter name (``ToolView.params`` keys), in order."""
+    return _param_words(pname)
+
+
 def _lead(ws: list[str]) -> int:
     """1 when the name starts with a product or namespace word and its second word is a plain verb
     (``zpa_create_segment_group``, ``gitlab_delete_branch``), else 0."""

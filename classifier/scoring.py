@@ -20,9 +20,12 @@ from heapq import nlargest
 from itertools import chain, repeat
 from math import exp
 from pathlib import Path
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final, NamedTuple
 
 from classifier.errors import ClassifierError
+
+if TYPE_CHECKING:
+    from classifier.features import Block
 
 __all__ = ["ARTIFACT_PATH", "Matched", "Scorer", "load_scorer"]
 
@@ -89,8 +92,9 @@ class Scorer:
         return [(name, push) for push, name in best]
 
 
-    def _numpy(self) -> Any:
-        """Feature index, weight matrix (a zero last row for unknown features) and push matrix."""
+    def _numpy(self) -> _Arrays:
+        """Feature index, weight matrix (a zero last row for unknown features), push matrix,
+        the index split by feature prefix, and each feature's rank in name order."""
         if self._arrays is None:
             import numpy as np
 
@@ -101,33 +105,73 @@ class Scorer:
                 w[:-1] = np.array([self.weights[k] for k in names], dtype=float)
             total = (w[:, 0] + w[:, 1]) + w[:, 2]
             push = np.stack([1.5 * w[:, i] - 0.5 * total for i in range(3)], axis=1)
-            self._arrays = (np, index, w, push)
+            by_prefix: dict[str, dict[str, int]] = {}
+            for i, k in enumerate(names):
+                prefix, colon, rest = k.partition(":")
+                by_prefix.setdefault(prefix + colon, {})[rest] = i
+            rank = np.zeros(len(names) + 1, dtype=np.intp)
+            rank[sorted(range(len(names)), key=names.__getitem__)] = np.arange(len(names))
+            self._arrays = _Arrays(np, names, index, w, push, by_prefix, rank)
         return self._arrays
 
-    def _flatten(self, feats: list[Mapping[str, float]]) -> tuple[Any, Any, Any, Any, list[str]]:
-        np, index, _, _ = self._numpy()
-        unknown = len(index)
+    def _flatten(self, feats: list[Mapping[str, float]]) -> _Flat:
+        a = self._numpy()
+        np, index, unknown = a.np, a.index, len(a.names)
         names = [k for f in feats for k in f]
-        idx = np.fromiter(map(index.get, names, repeat(unknown)), dtype=np.intp, count=len(names))
+        cols = np.fromiter(map(index.get, names, repeat(unknown)), dtype=np.intp, count=len(names))
         vals = np.fromiter(chain.from_iterable(f.values() for f in feats), dtype=float, count=len(names))
-        rows = np.repeat(np.arange(len(feats), dtype=np.intp), [len(f) for f in feats])
-        return idx, vals, rows, unknown, names
+        return _Flat(cols, vals, np.array([len(f) for f in feats], dtype=np.intp))
 
-    def score_many(self, feats: list[Mapping[str, float]]) -> tuple[list[list[float]], Any]:
+    def _flatten_blocks(self, tools: list[list[Block]]) -> _Flat:
+        a = self._numpy()
+        np, by_prefix, unknown = a.np, a.by_prefix, len(a.names)
+        cols: list[int] = []
+        values: list[float] = []
+        sizes: list[int] = []
+        lengths: list[int] = []
+        none: dict[str, int] = {}
+        for blocks in tools:
+            length = 0
+            for prefix, items, value in blocks:
+                cols.extend(map(by_prefix.get(prefix, none).get, items, repeat(unknown)))
+                values.append(value)
+                sizes.append(len(items))
+                length += len(items)
+            lengths.append(length)
+        vals = np.repeat(np.array(values, dtype=float), np.array(sizes, dtype=np.intp))
+        return _Flat(np.array(cols, dtype=np.intp), vals, np.array(lengths, dtype=np.intp))
+
+    def score_many(self, feats: list[Mapping[str, float]]) -> tuple[list[list[float]], _Flat]:
         """``score(f)[0]`` for every feature dict, as one sparse product (same sums, same order).
 
         Also returns the flattened features, for ``top_many``.
         """
-        np, _, w, _ = self._numpy()
         flat = self._flatten(feats)
-        idx, vals = flat[:2]
-        n = len(feats)
-        # The intercept first in each row, then the features in dict order: Python's sum order.
-        starts = np.cumsum([0] + [len(f) for f in feats[:-1]])
-        slots = np.repeat(np.arange(n, dtype=np.intp), np.diff(np.append(starts, len(idx))) + 1)
+        return self._probs(flat), flat
+
+    def score_blocks(self, tools: list[list[Block]]) -> tuple[list[list[float]], _Flat]:
+        """``score_many`` of the features given as blocks (``features.feature_blocks``): the
+        same numbers, without building each feature's name."""
+        flat = self._flatten_blocks(tools)
+        return self._probs(flat), flat
+
+    def _probs(self, flat: _Flat) -> list[list[float]]:
+        a = self._numpy()
+        np = a.np
+        n = len(flat.lengths)
+        if not n:
+            return []
+        # Each row's sum starts with its intercept, then adds its features in order: Python's order.
+        rows = np.repeat(np.arange(n, dtype=np.intp), flat.lengths)
+        first = np.cumsum(flat.lengths + 1) - (flat.lengths + 1)  # where each row's intercept goes
+        feature_slots = np.arange(len(flat.cols), dtype=np.intp) + rows + 1
+        slots = np.repeat(np.arange(n, dtype=np.intp), flat.lengths + 1)
+        weighted = a.w[flat.cols] * flat.vals[:, None]
+        terms = np.empty(len(slots))
         z = []
         for k in range(3):
-            terms = np.insert(w[idx, k] * vals, starts, self.intercept[k])
+            terms[first] = self.intercept[k]
+            terms[feature_slots] = weighted[:, k]
             z.append(np.bincount(slots, weights=terms, minlength=n).tolist())
         b = self.beta
         out = []
@@ -137,39 +181,49 @@ class Scorer:
             e = [exp(x - top) for x in zz]
             s = e[0] + e[1] + e[2]
             out.append([x / s for x in e])
-        return out, flat
+        return out
 
-    def top_many(self, flat: Any, labels: list[int], k: int = 3) -> list[list[tuple[str, float]]]:
-        """``top_features`` of every row of ``flat`` (from ``score_many``) towards its label."""
-        np, _, _, pw = self._numpy()
-        idx, vals, rows, unknown, names = flat
+    def top_many(self, flat: _Flat, labels: list[int], k: int = 3) -> list[list[tuple[str, float]]]:
+        """``top_features`` of every row of ``flat`` (from ``score_many``) towards its label.
+
+        One sort orders each row's positive pushes as ``nlargest`` would: by push, then by name
+        (the precomputed rank of each feature's name), both descending.
+        """
+        a = self._numpy()
+        np, names, unknown = a.np, a.names, len(a.names)
         n = len(labels)
-        lab = np.array(labels, dtype=np.intp)
-        push = vals * pw[idx, lab[rows]]
-        keep = np.flatnonzero((push > 0) & (idx != unknown))
-        push_k, rows_k = push[keep], rows[keep]
-        order = np.lexsort((-push_k, rows_k))
-        keep, push_k, rows_k = keep[order], push_k[order], rows_k[order]
-        starts = np.searchsorted(rows_k, np.arange(n + 1)).tolist()
-        keep_l, push_l = keep.tolist(), push_k.tolist()
-        out: list[list[tuple[str, float]]] = []
-        for r in range(n):
-            a, e = starts[r], starts[r + 1]
-            if e - a > k and push_l[a + k - 1] == push_l[a + k]:
-                # A tie at the cut: let nlargest break it by name, as ``top_features`` does.
-                best = nlargest(k, [(push_l[j], names[keep_l[j]]) for j in range(a, e)])
-                out.append([(name, p) for p, name in best])
-            else:
-                top = [(names[keep_l[j]], push_l[j]) for j in range(a, min(e, a + k))]
-                if len(top) > 1:
-                    # Equal pushes inside the top k: nlargest puts the larger name first.
-                    top.sort(key=_by_push_then_name, reverse=True)
-                out.append(top)
+        rows = np.repeat(np.arange(n, dtype=np.intp), flat.lengths)
+        push = flat.vals * a.push[flat.cols, np.array(labels, dtype=np.intp)[rows]]
+        keep = np.flatnonzero((push > 0) & (flat.cols != unknown))
+        push_k, rows_k, cols_k = push[keep], rows[keep], flat.cols[keep]
+        order = np.lexsort((-a.rank[cols_k], -push_k, rows_k))
+        push_k, rows_k, cols_k = push_k[order], rows_k[order], cols_k[order]
+        starts = np.searchsorted(rows_k, np.arange(n, dtype=np.intp))
+        first_k = np.flatnonzero(np.arange(len(rows_k)) - starts[rows_k] < k)
+        out: list[list[tuple[str, float]]] = [[] for _ in range(n)]
+        for r, c, p in zip(rows_k[first_k].tolist(), cols_k[first_k].tolist(), push_k[first_k].tolist(),
+                           strict=True):
+            out[r].append((names[c], p))
         return out
 
 
-def _by_push_then_name(t: tuple[str, float]) -> tuple[float, str]:
-    return t[1], t[0]
+class _Arrays(NamedTuple):
+    np: Any
+    names: list[str]
+    index: dict[str, int]
+    w: Any
+    push: Any
+    by_prefix: dict[str, dict[str, int]]
+    rank: Any
+
+
+class _Flat(NamedTuple):
+    """Features of many tools, one row after another: column (unknown: the zero row), value,
+    and the number of features of each row."""
+
+    cols: Any
+    vals: Any
+    lengths: Any
 
 
 _CACHE: dict[Path, Scorer] = {}
