@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 import subprocess
 import sys
@@ -131,6 +132,16 @@ def test_classify_many_in_parallel_equals_serial() -> None:
     assert [c.to_dict() for c in classify_many(tools, workers=2)] == [
         c.to_dict() for c in classify_many(tools, workers=1)
     ]
+
+
+@pytest.mark.parametrize("bad_at", [10, 5990])
+def test_classify_many_in_parallel_raises_a_bad_tool_and_leaves_no_child(bad_at: int) -> None:
+    tools: list[dict[str, object]] = [{"name": f"get_item_{i}"} for i in range(6000)]
+    tools[bad_at] = {"name": " "}
+    with pytest.raises(InvalidInput, match="empty"):
+        classify_many(tools, workers=2)
+    with pytest.raises(ChildProcessError):
+        os.waitpid(-1, os.WNOHANG)  # every forked child was reaped
 
 
 def test_batch_scoring_equals_one_by_one_bit_for_bit() -> None:
