@@ -16,11 +16,12 @@ judges the definition alone and annotations are weighed in ``classifier.classify
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any, Final
 
+from classifier.screen import Screen, ScreenText
 from classifier.tokens import MAX_TEXT, clean, split_name, tool_words, words
 
 __all__ = [
@@ -185,11 +186,21 @@ READ_VERBS: Final = _w(
 
 
 def _verb(word: str, lexicon: frozenset[str]) -> str | None:
-    if word in lexicon:
-        return word
-    if word.endswith("s") and word[:-1] in lexicon:
-        return word[:-1]
-    return None
+    """``word`` if it is in ``lexicon``, else its singular (``deletes`` -> ``delete``) if that is."""
+    forms = _VERB_FORMS.get(lexicon)
+    if forms is None:
+        forms = _VERB_FORMS[lexicon] = _verb_forms(lexicon)
+    return forms.get(word)
+
+
+def _verb_forms(lexicon: frozenset[str]) -> dict[str, str]:
+    """Every word ``_verb`` accepts for ``lexicon``, with what it returns: one lookup per word."""
+    forms = {w + "s": w for w in lexicon}
+    forms.update((w, w) for w in lexicon)  # a word of the lexicon is itself, even if it ends in s
+    return forms
+
+
+_VERB_FORMS: dict[frozenset[str], dict[str, str]] = {}
 
 
 # --- what a rule looks at ---------------------------------------------------------------------
@@ -211,6 +222,8 @@ class ToolView:
     lead: int = 0
     #: Results of description searches that several rules share (see ``_search``).
     memo: dict[re.Pattern[str], bool] = field(default_factory=dict)
+    #: ``text`` prepared for screens (see ``_text_scan``).
+    scan: ScreenText | None = None
 
 
 _PARAM_SPLIT = re.compile(r"[^a-z0-9]+")
@@ -246,9 +259,28 @@ def _search(v: ToolView, rx: re.Pattern[str]) -> bool:
     found = v.memo.get(rx)
     if found is None:
         needs = _NEEDS.get(rx)
-        possible = not needs or any(lit in v.text for lit in needs)
-        found = v.memo[rx] = possible and rx.search(v.text) is not None
+        text = v.text
+        possible = (not needs or any(map(text.__contains__, needs))) and _screen(rx).may_match(_text_scan(v))
+        found = v.memo[rx] = possible and rx.search(text) is not None
     return found
+
+
+_SCREENS: dict[re.Pattern[str], Screen] = {}
+
+
+def _screen(rx: re.Pattern[str]) -> Screen:
+    screen = _SCREENS.get(rx)
+    if screen is None:
+        screen = _SCREENS[rx] = Screen(rx)
+    return screen
+
+
+def _text_scan(v: ToolView) -> ScreenText:
+    """The description for screens; its words are ``text_words`` when the text is plain ASCII
+    (``words()`` then reads exactly ``text``)."""
+    if v.scan is None:
+        v.scan = ScreenText(v.text, set(v.text_words) if v.text.isascii() else None)
+    return v.scan
 
 
 def view(
@@ -282,7 +314,7 @@ def view(
 # --- checks: one function per rule id, each yields the values for its message ----------------
 
 Values = dict[str, str]
-Check = Callable[[ToolView], Iterator[Values]]
+Check = Callable[[ToolView], Iterable[Values]]
 _CHECKS: dict[str, Check] = {}
 
 
@@ -459,13 +491,18 @@ def _phrase_check(
     """A description phrase rule. ``needs``: literal substrings of which every match contains
     one, checked first because a substring test is far cheaper than the regular expression."""
     rx = re.compile(pattern)
+    screen = None if start else _screen(rx)  # a match at the start fails fast without one
 
-    def check(v: ToolView) -> Iterator[Values]:
-        if not v.text or (needs and not any(lit in v.text for lit in needs)):
-            return
-        m = rx.match(v.text.lstrip(" \t\n*#>-_`'\"")) if start else rx.search(v.text)
+    def check(v: ToolView) -> Iterable[Values]:
+        text = v.text
+        if not text or (needs and not any(map(text.__contains__, needs))):
+            return ()
+        if screen is not None and not screen.may_match(_text_scan(v)):
+            return ()
+        m = rx.match(text.lstrip(" \t\n*#>-_`'\"")) if start else rx.search(text)
         if m and not (unless and _search(v, unless)):
-            yield {"phrase": " ".join(m.group(0).split())}
+            return ({"phrase": " ".join(m.group(0).split())},)
+        return ()
 
     return check
 
@@ -575,11 +612,10 @@ _DRY = _w("dry_run dryrun preview_only validate_only plan_only")
 
 
 def _param_check(names: frozenset[str]) -> Check:
-    def check(v: ToolView) -> Iterator[Values]:
-        for p in v.params:
-            if p in names:
-                yield {"param": p}
-                return
+    def check(v: ToolView) -> Iterable[Values]:
+        if names.isdisjoint(v.params):
+            return ()
+        return ({"param": next(p for p in v.params if p in names)},)
 
     return check
 
@@ -733,7 +769,14 @@ _DEFINITION_CHECKS: Final = tuple((r, c) for r, c in _ALL_CHECKS if r.id not in 
 def evaluate(v: ToolView, *, annotations: bool = True) -> list[Hit]:
     """Every rule hit on a prepared tool, in table order."""
     return [
-        Hit(rule, rule.render(**values))
+        _hit(rule.id, tuple(values.items()))
         for rule, check in (_ALL_CHECKS if annotations else _DEFINITION_CHECKS)
         for values in check(v)
     ]
+
+
+@lru_cache(maxsize=16384)
+def _hit(rule_id: str, values: tuple[tuple[str, str], ...]) -> Hit:
+    """One hit per rule and message values (hits are immutable: a verb's hit is rendered once)."""
+    rule = RULES_BY_ID[rule_id]
+    return Hit(rule, rule.render(**dict(values)))
