@@ -35,13 +35,14 @@ from classifier.rules import (
     READ,
     WRITE,
     Hit,
+    ToolView,
     evaluate,
     severity,
     view,
 )
 from classifier.scoring import ARTIFACT_PATH, Matched, Scorer, load_scorer
 from classifier.screen import prepare_all as prepare_screens
-from classifier.tokens import clean
+from classifier.tokens import MAX_TEXT, clean
 
 __all__ = [
     "DESTRUCTIVE_AT",
@@ -125,8 +126,23 @@ def classify(
     hits = evaluate(v, annotations=not ignore_annotations)
     probs, matched = scorer.score(features(v, hits))
     result = _decide(probs, hits, matched)
-    result.flags.extend(find_flags(name, description, input_schema, annotations))
+    result.flags.extend(_flags(name, description, input_schema, annotations, v))
     return result
+
+
+def _flags(
+    name: str,
+    description: str | None,
+    input_schema: Mapping[str, Any] | None,
+    annotations: Mapping[str, Any] | None,
+    v: ToolView,
+) -> list[dict[str, str]]:
+    """``find_flags``, given the words the view has found already."""
+    same_text = description and len(description) <= MAX_TEXT and description.isascii()
+    # Then the view's text is description.lower(), and its words those of find_flags.
+    words = set(v.text_words) if same_text else None
+    return find_flags(name, description, input_schema, annotations, name_words=v.name_words,
+                      description_words=words)
 
 
 def _decide(probs: list[float], hits: list[Hit], matched: list[Matched]) -> Classification:
@@ -192,6 +208,7 @@ def _classify_batch(items: list[Mapping[str, Any]], ignore: bool, scorer: Scorer
     """Rules and features per tool, then one vectorised scoring pass for the whole batch."""
     hits_all: list[list[Hit]] = []
     blocks_all: list[list[Block]] = []
+    views: list[ToolView] = []
     for t in items:
         name, description, schema, annotations = (
             t.get("name"),
@@ -204,6 +221,7 @@ def _classify_batch(items: list[Mapping[str, Any]], ignore: bool, scorer: Scorer
         hits = evaluate(v, annotations=not ignore)
         hits_all.append(hits)
         blocks_all.append(feature_blocks(v, hits))
+        views.append(v)
     if not items:
         return []
     probs, flat = scorer.score_blocks(blocks_all)
@@ -213,12 +231,11 @@ def _classify_batch(items: list[Mapping[str, Any]], ignore: bool, scorer: Scorer
         _finish(
             label,
             conf,
-            flags
-            + find_flags(t.get("name"), t.get("description"), t.get("input_schema"), t.get("annotations")),
+            flags + _flags(v.name, t.get("description"), t.get("input_schema"), t.get("annotations"), v),
             hits,
             top,
         )
-        for (label, conf, flags), hits, top, t in zip(decided, hits_all, tops, items, strict=True)
+        for (label, conf, flags), hits, top, t, v in zip(decided, hits_all, tops, items, views, strict=True)
     ]
 
 

@@ -13,8 +13,9 @@ bigrams, ``c:`` character n-grams of the name, ``d:``/``q:`` description words a
 from __future__ import annotations
 
 from collections.abc import Sequence
-from itertools import pairwise
+from itertools import filterfalse, pairwise
 from math import sqrt
+from operator import add
 from typing import Final
 
 from classifier.rules import ANNOTATION_RULES, Hit, ToolView, param_words
@@ -38,6 +39,18 @@ def _normalised(prefix: str, items: dict[str, None], weight: float = 1.0) -> lis
     return [(prefix, list(items), weight / sqrt(len(items)))] if items else []
 
 
+def _char_grams(text: str) -> list[str]:
+    """The 3-, 4- and 5-grams of ``text``: all 3-grams in order, then the 4-grams, then the 5-grams.
+
+    Each n-gram is the (n-1)-gram at its position plus the next character, joined at C speed.
+    """
+    bigrams = list(map(add, text, text[1:]))
+    three = list(map(add, bigrams, text[2:]))
+    four = list(map(add, three, text[3:]))
+    five = list(map(add, four, text[4:]))
+    return three + four + five
+
+
 def feature_blocks(v: ToolView, hits: list[Hit]) -> list[Block]:
     """The features of ``features(v, hits)`` as blocks, in the same order.
 
@@ -50,11 +63,8 @@ def feature_blocks(v: ToolView, hits: list[Hit]) -> list[Block]:
         blocks.append(("v:", [ws[v.lead]], 1.0))
         blocks.append(("e:", [ws[-1]], 0.5))
     blocks += _normalised("b:", dict.fromkeys(map("_".join, pairwise(ws))), 0.7)
-    joined = "^" + "_".join(ws) + "$"
-    size = len(joined)
-    grams = dict.fromkeys([joined[i : i + n] for n in (3, 4, 5) for i in range(size - n + 1)])
-    blocks += _normalised("c:", grams, 0.8)
-    dw = [w for w in v.text_words[:DESC_WORDS] if w not in _STOP]
+    blocks += _normalised("c:", dict.fromkeys(_char_grams("^" + "_".join(ws) + "$")), 0.8)
+    dw = list(filterfalse(_STOP.__contains__, v.text_words[:DESC_WORDS]))
     blocks += _normalised("d:", dict.fromkeys(dw))
     blocks += _normalised("q:", dict.fromkeys(map("_".join, pairwise(dw[:40]))), 0.6)
     blocks += _normalised("p:", dict.fromkeys(w for p in v.params for w in param_words(p)), 0.7)

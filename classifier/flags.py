@@ -25,7 +25,7 @@ import re
 import unicodedata
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from itertools import islice
+from itertools import chain, islice
 from typing import Any, Final
 
 from classifier.confusables import INVISIBLE, check_name, check_text, homoglyphs, show, skeleton
@@ -259,14 +259,10 @@ _INSTRUCTION_SCREENS: Final = tuple(
 _SECRET_PATH_SCREEN: Final = Screen(_SECRET_PATH)
 _SECRET_WORDS_SCREEN: Final = Screen(_SECRET_WORDS)
 _DESTINATION_SCREEN: Final = Screen(_DESTINATION)
-_EXEC_TEXT_SCREEN: Final = Screen(_EXEC_TEXT)
-_FILE_TEXT_SCREEN: Final = Screen(_FILE_TEXT)
-_NET_TEXT_SCREEN: Final = Screen(_NET_TEXT)
-_MONEY_SCREEN: Final = Screen(_MONEY)
-_ON_BEHALF_SCREEN: Final = Screen(_ON_BEHALF)
+_CAPABILITY_SCREENS: Final = {p: Screen(p) for p in (_EXEC_TEXT, _FILE_TEXT, _NET_TEXT, _MONEY, _ON_BEHALF)}
 #: Description characters read for capabilities.
 _CAPABILITY_HEAD: Final = 4000
-#: Every base64 (40+) or long hex (32+) blob lies inside one whitespace-free stretch this long.
+#: Every base64 (40+) or hex (32+ digits, or 16+ ``\\xHH``) blob lies in a whitespace-free stretch this long.
 _BLOB_MIN: Final = 32
 
 
@@ -278,8 +274,15 @@ def find_flags(
     description: str | None = None,
     input_schema: Mapping[str, Any] | None = None,
     annotations: Mapping[str, Any] | None = None,
+    *,
+    name_words: list[str] | None = None,
+    description_words: set[str] | None = None,
 ) -> list[dict[str, str]]:
-    """All findings for one definition, at most one per flag id, most severe first."""
+    """All findings for one definition, at most one per flag id, most severe first.
+
+    What a caller has computed already saves work: ``name_words``, ``split_name(name)``;
+    ``description_words``, the set of alphanumeric runs of ``description.lower()``.
+    """
     found: dict[str, dict[str, str]] = {}
 
     def add(flag_id: str, evidence: str) -> None:
@@ -306,13 +309,16 @@ def find_flags(
             add("F109", f"{where} has {len(text):,} characters; instructions scanned in the first and "
                         f"last {SCAN_LIMIT // 2:,}")
         for window in _windows(text):
-            scan = ScreenText(skeleton(window))
+            if i == 0 and description_words is not None and window.isascii() and window is text:
+                scan = ScreenText(window, folded=(window.lower(), description_words))
+            else:
+                scan = ScreenText(skeleton(window))
             _check_instructions(scan, where, add, param=param)
             if i == 0 and len(text) <= _CAPABILITY_HEAD:
                 head = scan  # the whole description: the capability checks read the same text
     if head is None:
         head = ScreenText(skeleton((description or "")[:_CAPABILITY_HEAD]))
-    _check_capabilities(name, head, [k for _, k, _ in params if k], add)
+    _check_capabilities(name, name_words, head, [k for _, k, _ in params if k], add)
     order = {HIGH: 0, MEDIUM: 1, LOW: 2}
     return sorted(found.values(), key=lambda f: (order[f["severity"]], f["id"]))
 
@@ -494,15 +500,13 @@ def _printable(data: bytes) -> str | None:
     return text
 
 
-def _may_hold_blob(text: str) -> bool:
-    """False when no base64 or hex blob can be in ``text``: no ``\\x`` and no long unbroken stretch."""
-    return "\\x" in text or (len(text) >= _BLOB_MIN and max(map(len, text.split()), default=0) >= _BLOB_MIN)
-
-
 def _check_encoded(text: str, where: str, add: Any) -> None:
-    if not _may_hold_blob(text):
+    # A blob holds no whitespace and what borders it is whitespace or not of its alphabet: the
+    # patterns find the same blobs, in the same order, in the long whitespace-free stretches alone.
+    stretches = [s for s in text.split() if len(s) >= _BLOB_MIN]
+    if not stretches:
         return
-    for i, m in enumerate(_B64.finditer(text)):
+    for i, m in enumerate(chain.from_iterable(map(_B64.finditer, stretches))):
         if i >= _MAX_HITS:
             break
         blob = m.group()
@@ -513,7 +517,7 @@ def _check_encoded(text: str, where: str, add: Any) -> None:
         except (binascii.Error, ValueError):
             data = b""
         _report_blob("base64", blob, _printable(data) if data else None, _B64_OPAQUE, where, add)
-    for i, m in enumerate(_HEX.finditer(text)):
+    for i, m in enumerate(chain.from_iterable(map(_HEX.finditer, stretches))):
         if i >= _MAX_HITS:
             break
         blob = m.group()
@@ -539,27 +543,33 @@ def _report_blob(kind: str, blob: str, plain: str | None, opaque: int, where: st
 # Capabilities (low: informational)
 
 
-def _check_capabilities(name: str, head: ScreenText, params: list[str], add: Any) -> None:
+def _check_capabilities(
+    name: str, name_words: list[str] | None, head: ScreenText, params: list[str], add: Any
+) -> None:
     """``head``: the skeleton of the description's first ``_CAPABILITY_HEAD`` characters."""
-    words = split_name(name)
+    words = split_name(name) if name_words is None else name_words
     wset = set(words)
     pset = {p.lower() for p in params}
+
+    def found(pattern: re.Pattern[str], text: ScreenText = head) -> bool:
+        return _CAPABILITY_SCREENS[pattern].search(text) is not None
+
     exec_hit = (wset & _EXEC_WORDS) or ("run" in wset and wset & _RUN_OBJECTS) or pset & _EXEC_PARAMS
-    if exec_hit or _EXEC_TEXT_SCREEN.search(head):
+    if exec_hit or found(_EXEC_TEXT):
         add("F150", _cap_evidence(name, pset & _EXEC_PARAMS))
-    if (wset & _FILE_WORDS) or pset & _FILE_PARAMS or _FILE_TEXT_SCREEN.search(head):
+    if (wset & _FILE_WORDS) or pset & _FILE_PARAMS or found(_FILE_TEXT):
         add("F151", _cap_evidence(name, pset & _FILE_PARAMS))
     # Cheap set tests first: the text is searched only when its answer can matter.
-    fetches = pset & _URL_PARAMS and (wset & _NET_WORDS or _NET_TEXT_SCREEN.search(head))
+    fetches = pset & _URL_PARAMS and (wset & _NET_WORDS or found(_NET_TEXT))
     if fetches or ({"http", "fetch"} & wset and {"url", "request"} & wset):
         add("F152", _cap_evidence(name, pset & _URL_PARAMS))
     if wset & _CRED_WORDS or ({"api", "key"} <= wset) or pset & _CRED_PARAMS:
         add("F153", _cap_evidence(name, pset & _CRED_PARAMS))
-    pays = wset & _PAY_WORDS and (wset - {"transfer", "checkout", "invoice"} or _MONEY_SCREEN.search(head))
+    pays = wset & _PAY_WORDS and (wset - {"transfer", "checkout", "invoice"} or found(_MONEY))
     sends = wset & {"send", "create", "transfer", "make"}
-    if pays or (sends and _MONEY_SCREEN.search(ScreenText(head.text[:500]))):
+    if pays or (sends and found(_MONEY, ScreenText(head.text[:500]))):
         add("F154", _cap_evidence(name, set()))
-    as_user = words and words[0] in {"send", "post", "reply", "tweet"} and _ON_BEHALF_SCREEN.search(head)
+    as_user = words and words[0] in {"send", "post", "reply", "tweet"} and found(_ON_BEHALF)
     if (wset & _MSG_VERBS and wset & _MSG_OBJECTS) or as_user:
         add("F155", _cap_evidence(name, set()))
 

@@ -139,7 +139,8 @@ class Scorer:
                 length += len(items)
             lengths.append(length)
         vals = np.repeat(np.array(values, dtype=float), np.array(sizes, dtype=np.intp))
-        return _Flat(np.array(cols, dtype=np.intp), vals, np.array(lengths, dtype=np.intp))
+        cols_array = np.fromiter(cols, dtype=np.intp, count=len(cols))
+        return _Flat(cols_array, vals, np.array(lengths, dtype=np.intp))
 
     def score_many(self, feats: list[Mapping[str, float]]) -> tuple[list[list[float]], _Flat]:
         """``score(f)[0]`` for every feature dict, as one sparse product (same sums, same order).

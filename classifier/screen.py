@@ -53,12 +53,17 @@ class ScreenText:
 
     __slots__ = ("_folded", "_folded_words", "_words", "text")
 
-    def __init__(self, text: str, words: frozenset[str] | set[str] | None = None) -> None:
-        """``words``: the alphanumeric runs of ``text`` when the caller has them already."""
+    def __init__(
+        self,
+        text: str,
+        words: frozenset[str] | set[str] | None = None,
+        folded: tuple[str, set[str] | frozenset[str]] | None = None,
+    ) -> None:
+        """``words``: the alphanumeric runs of ``text``, ``folded``: ``fold(text)`` and its runs,
+        when the caller has them already."""
         self.text = text
         self._words = words
-        self._folded: str | None = None
-        self._folded_words: set[str] | frozenset[str] | None = None
+        self._folded, self._folded_words = folded if folded is not None else (None, None)
 
     def view(self, ignore_case: bool) -> tuple[str, set[str] | frozenset[str]]:
         if not ignore_case:
