@@ -101,9 +101,9 @@ def _check_input(name: object, description: object, input_schema: object, annota
         raise InvalidInput("tool name is empty")
     if description is not None and not isinstance(description, str):
         raise InvalidInput("description must be a string")
-    if input_schema is not None and not isinstance(input_schema, Mapping):
+    if input_schema is not None and type(input_schema) is not dict and not isinstance(input_schema, Mapping):
         raise InvalidInput("input_schema must be a JSON object")
-    if annotations is not None and not isinstance(annotations, Mapping):
+    if annotations is not None and type(annotations) is not dict and not isinstance(annotations, Mapping):
         raise InvalidInput("annotations must be a JSON object")
 
 

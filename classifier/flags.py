@@ -37,6 +37,7 @@ __all__ = ["FLAGS", "FLAGS_BY_ID", "SCAN_LIMIT", "Flag", "find_flags", "shadow_k
 HIGH: Final = "high"
 MEDIUM: Final = "medium"
 LOW: Final = "low"
+_SEVERITY_ORDER: Final = {HIGH: 0, MEDIUM: 1, LOW: 2}
 
 #: Longest text scanned whole for instructions; beyond it, the head and the tail (half each).
 SCAN_LIMIT: Final = 64 * 1024
@@ -259,7 +260,10 @@ _INSTRUCTION_SCREENS: Final = tuple(
 _SECRET_PATH_SCREEN: Final = Screen(_SECRET_PATH)
 _SECRET_WORDS_SCREEN: Final = Screen(_SECRET_WORDS)
 _DESTINATION_SCREEN: Final = Screen(_DESTINATION)
-_CAPABILITY_SCREENS: Final = {p: Screen(p) for p in (_EXEC_TEXT, _FILE_TEXT, _NET_TEXT, _MONEY, _ON_BEHALF)}
+# By id: hashing a compiled pattern hashes its whole program.
+_CAPABILITY_SCREENS: Final = {
+    id(p): Screen(p) for p in (_EXEC_TEXT, _FILE_TEXT, _NET_TEXT, _MONEY, _ON_BEHALF)
+}
 #: Description characters read for capabilities.
 _CAPABILITY_HEAD: Final = 4000
 #: Every base64 (40+) or hex (32+ digits, or 16+ ``\\xHH``) blob lies in a whitespace-free stretch this long.
@@ -319,8 +323,9 @@ def find_flags(
     if head is None:
         head = ScreenText(skeleton((description or "")[:_CAPABILITY_HEAD]))
     _check_capabilities(name, name_words, head, [k for _, k, _ in params if k], add)
-    order = {HIGH: 0, MEDIUM: 1, LOW: 2}
-    return sorted(found.values(), key=lambda f: (order[f["severity"]], f["id"]))
+    if len(found) < 2:
+        return list(found.values())
+    return sorted(found.values(), key=lambda f: (_SEVERITY_ORDER[f["severity"]], f["id"]))
 
 
 def _windows(text: str) -> list[str]:
@@ -368,7 +373,9 @@ def _schema_texts(schema: Mapping[str, Any]) -> list[tuple[str, str, str]]:
                 if _is_mapping(pschema):
                     texts = [v for k in ("description", "title", "default")
                              if isinstance(v := pschema.get(k), str)]
-                    texts += [e for e in pschema.get("enum") or [] if isinstance(e, str)][:50]
+                    enum = pschema.get("enum")
+                    if enum:
+                        texts += [e for e in enum if isinstance(e, str)][:50]
                     stack.append((pschema, depth + 1, True))
                 where = f"parameter '{show(pname, 40)}'"
                 out.append((where, pname, "\n".join(texts)))
@@ -552,7 +559,7 @@ def _check_capabilities(
     pset = {p.lower() for p in params}
 
     def found(pattern: re.Pattern[str], text: ScreenText = head) -> bool:
-        return _CAPABILITY_SCREENS[pattern].search(text) is not None
+        return _CAPABILITY_SCREENS[id(pattern)].search(text) is not None
 
     exec_hit = (wset & _EXEC_WORDS) or ("run" in wset and wset & _RUN_OBJECTS) or pset & _EXEC_PARAMS
     if exec_hit or found(_EXEC_TEXT):

@@ -19,10 +19,11 @@ import re
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
+from itertools import islice
 from typing import Any, Final
 
 from classifier.screen import Screen, ScreenText
-from classifier.tokens import MAX_TEXT, clean, split_name, tool_words, words
+from classifier.tokens import MAX_TEXT, clean, name_words, split_name, words
 
 __all__ = [
     "DESTRUCTIVE",
@@ -220,8 +221,9 @@ class ToolView:
     annotations: Mapping[str, Any]
     #: Index in ``words`` of the leading verb: 1 after a product prefix (``zpa_create_group``).
     lead: int = 0
-    #: Results of description searches that several rules share (see ``_search``).
-    memo: dict[re.Pattern[str], bool] = field(default_factory=dict)
+    #: Results of description searches that several rules share, by ``id`` of the pattern
+    #: (hashing a compiled pattern hashes its whole program; see ``_search``).
+    memo: dict[int, bool] = field(default_factory=dict)
     #: ``text`` prepared for screens (see ``_text_scan``).
     scan: ScreenText | None = None
 
@@ -256,23 +258,25 @@ def _lead(ws: list[str]) -> int:
 
 def _search(v: ToolView, rx: re.Pattern[str]) -> bool:
     """``rx`` found in the description, searched once per tool however many rules ask."""
-    found = v.memo.get(rx)
+    key = id(rx)
+    found = v.memo.get(key)
     if found is None:
-        needs = _NEEDS.get(rx)
+        needs, screen = _searched(rx)
         text = v.text
-        possible = (not needs or any(map(text.__contains__, needs))) and _screen(rx).may_match(_text_scan(v))
-        found = v.memo[rx] = possible and rx.search(text) is not None
+        possible = (not needs or any(map(text.__contains__, needs))) and screen.may_match(_text_scan(v))
+        found = v.memo[key] = possible and rx.search(text) is not None
     return found
 
 
-_SCREENS: dict[re.Pattern[str], Screen] = {}
+#: By ``id`` of a pattern given to ``_search`` (a module constant): its ``_NEEDS`` and its screen.
+_SEARCHED: dict[int, tuple[tuple[str, ...] | None, Screen]] = {}
 
 
-def _screen(rx: re.Pattern[str]) -> Screen:
-    screen = _SCREENS.get(rx)
-    if screen is None:
-        screen = _SCREENS[rx] = Screen(rx)
-    return screen
+def _searched(rx: re.Pattern[str]) -> tuple[tuple[str, ...] | None, Screen]:
+    got = _SEARCHED.get(id(rx))
+    if got is None:
+        got = _SEARCHED[id(rx)] = (_NEEDS.get(rx), Screen(rx))
+    return got
 
 
 def _text_scan(v: ToolView) -> ScreenText:
@@ -291,24 +295,28 @@ def view(
 ) -> ToolView:
     text = clean(description[:MAX_TEXT]).lower() if description else ""
     params: dict[str, str] = {}
-    props = input_schema.get("properties") if isinstance(input_schema, Mapping) else None
-    if isinstance(props, Mapping):
-        for key, spec in list(props.items())[:200]:
-            desc = spec.get("description") if isinstance(spec, Mapping) else None
+    props = input_schema.get("properties") if _is_mapping(input_schema) else None
+    if _is_mapping(props):
+        for key, spec in islice(props.items(), 200):  # type: ignore[union-attr]
+            desc = spec.get("description") if _is_mapping(spec) else None
             params[_param_name(str(key))] = desc[:500].lower() if isinstance(desc, str) else ""
     param_words = frozenset(w for p in params for w in _param_words(p))
-    ws = tool_words(name)
+    all_words, ws = name_words(name)
     return ToolView(
         name=name,
-        name_words=split_name(name),
+        name_words=all_words,
         words=ws,
         lead=_lead(ws),
         text=text,
         text_words=words(text),
         params=params,
         param_words=param_words,
-        annotations=annotations if isinstance(annotations, Mapping) else {},
+        annotations=annotations if _is_mapping(annotations) else {},  # type: ignore[arg-type]
     )
+
+
+def _is_mapping(value: object) -> bool:
+    return type(value) is dict or isinstance(value, Mapping)  # the exact test first: ABC checks are slow
 
 
 # --- checks: one function per rule id, each yields the values for its message ----------------
@@ -491,7 +499,7 @@ def _phrase_check(
     """A description phrase rule. ``needs``: literal substrings of which every match contains
     one, checked first because a substring test is far cheaper than the regular expression."""
     rx = re.compile(pattern)
-    screen = None if start else _screen(rx)  # a match at the start fails fast without one
+    screen = None if start else Screen(rx)  # a match at the start fails fast without one
 
     def check(v: ToolView) -> Iterable[Values]:
         text = v.text

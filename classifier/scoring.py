@@ -187,24 +187,35 @@ class Scorer:
     def top_many(self, flat: _Flat, labels: list[int], k: int = 3) -> list[list[tuple[str, float]]]:
         """``top_features`` of every row of ``flat`` (from ``score_many``) towards its label.
 
-        One sort orders each row's positive pushes as ``nlargest`` would: by push, then by name
-        (the precomputed rank of each feature's name), both descending.
+        ``k`` rounds over all rows at once: each takes every row's largest remaining positive
+        push, the larger name first among equal pushes (``nlargest``'s order, ties included).
         """
         a = self._numpy()
         np, names, unknown = a.np, a.names, len(a.names)
         n = len(labels)
-        rows = np.repeat(np.arange(n, dtype=np.intp), flat.lengths)
-        push = flat.vals * a.push[flat.cols, np.array(labels, dtype=np.intp)[rows]]
-        keep = np.flatnonzero((push > 0) & (flat.cols != unknown))
-        push_k, rows_k, cols_k = push[keep], rows[keep], flat.cols[keep]
-        order = np.lexsort((-a.rank[cols_k], -push_k, rows_k))
-        push_k, rows_k, cols_k = push_k[order], rows_k[order], cols_k[order]
-        starts = np.searchsorted(rows_k, np.arange(n, dtype=np.intp))
-        first_k = np.flatnonzero(np.arange(len(rows_k)) - starts[rows_k] < k)
         out: list[list[tuple[str, float]]] = [[] for _ in range(n)]
-        for r, c, p in zip(rows_k[first_k].tolist(), cols_k[first_k].tolist(), push_k[first_k].tolist(),
-                           strict=True):
-            out[r].append((names[c], p))
+        rows = np.repeat(np.arange(n, dtype=np.intp), flat.lengths)
+        push = flat.vals * a.push.ravel()[flat.cols * 3 + np.array(labels, dtype=np.intp)[rows]]
+        keep = np.flatnonzero((push > 0) & (flat.cols != unknown))
+        if not len(keep):
+            return out
+        push, rows, cols = push[keep], rows[keep], flat.cols[keep]  # rows ascending
+        rank = a.rank[cols]
+        counts = np.bincount(rows, minlength=n)
+        present = counts[counts > 0]
+        starts = np.cumsum(present) - present  # where each row with pushes begins
+        segment = np.repeat(np.arange(len(present), dtype=np.intp), present)
+        for _ in range(k):
+            best = np.maximum.reduceat(push, starts)
+            is_best = (push == best[segment]) & (push > 0)
+            best_rank = np.maximum.reduceat(np.where(is_best, rank, -1), starts)
+            chosen = np.flatnonzero(is_best & (rank == best_rank[segment]))
+            if not len(chosen):
+                break
+            taken = zip(rows[chosen].tolist(), cols[chosen].tolist(), push[chosen].tolist(), strict=True)
+            for r, c, p in taken:
+                out[r].append((names[c], p))
+            push[chosen] = 0.0  # taken: no longer positive
         return out
 
 

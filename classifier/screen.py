@@ -51,7 +51,7 @@ def fold(text: str) -> str:
 class ScreenText:
     """A text with what screens read, computed on first need: its fold and the words of each."""
 
-    __slots__ = ("_folded", "_folded_words", "_words", "text")
+    __slots__ = ("folded", "folded_words", "text", "words")
 
     def __init__(
         self,
@@ -62,18 +62,19 @@ class ScreenText:
         """``words``: the alphanumeric runs of ``text``, ``folded``: ``fold(text)`` and its runs,
         when the caller has them already."""
         self.text = text
-        self._words = words
-        self._folded, self._folded_words = folded if folded is not None else (None, None)
+        self.words = words
+        self.folded, self.folded_words = folded if folded is not None else (None, None)
 
     def view(self, ignore_case: bool) -> tuple[str, set[str] | frozenset[str]]:
+        """The text a screen reads and its words: as it is, or folded for a case-insensitive pattern."""
         if not ignore_case:
-            if self._words is None:
-                self._words = set(_ALNUM.findall(self.text))
-            return self.text, self._words
-        if self._folded is None:
-            self._folded = fold(self.text)
-            self._folded_words = set(_ALNUM.findall(self._folded))
-        return self._folded, self._folded_words  # type: ignore[return-value]
+            if self.words is None:
+                self.words = set(_ALNUM.findall(self.text))
+            return self.text, self.words
+        if self.folded_words is None:
+            self.folded = fold(self.text)
+            self.folded_words = set(_ALNUM.findall(self.folded))
+        return self.folded, self.folded_words  # type: ignore[return-value]
 
 
 # --- conditions ---------------------------------------------------------------------------------
@@ -354,6 +355,10 @@ class _Test:
     def __call__(self, text: str, words: set[str] | frozenset[str]) -> bool:
         if self.key_words.isdisjoint(words) and not any(map(text.__contains__, self.key_subs)):
             return False
+        return self.passes(text, words)
+
+    def passes(self, text: str, words: set[str] | frozenset[str]) -> bool:
+        """The alternatives in full (the keys aside)."""
         for alt in self.alternatives:
             for clause_words, clause_subs in alt:
                 if clause_words.isdisjoint(words) and not any(map(text.__contains__, clause_subs)):
@@ -411,7 +416,16 @@ class Screen:
             test = self._test = derive(self.pattern)
             if test is None:
                 return True
-        return test(*text.view(self._ignore_case))
+        # The fast path of test(): most texts hold no key and are turned away here.
+        if self._ignore_case:
+            words, screened = text.folded_words, text.folded
+        else:
+            words, screened = text.words, text.text
+        if words is None or screened is None:
+            screened, words = text.view(self._ignore_case)
+        if test.key_words.isdisjoint(words) and not any(map(screened.__contains__, test.key_subs)):
+            return False
+        return test.passes(screened, words)
 
     def search(self, text: ScreenText) -> re.Match[str] | None:
         return self.pattern.search(text.text) if self.may_match(text) else None
