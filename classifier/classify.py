@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any, Final
 
 from classifier.errors import ClassifierError, InvalidInput
-from classifier.features import Block, feature_blocks, features
+from classifier.features import SplitBlocks, features, split_blocks
 from classifier.flags import find_flags
 from classifier.rules import (
     DESTRUCTIVE,
@@ -207,7 +207,7 @@ def _finish(
 def _classify_batch(items: list[Mapping[str, Any]], ignore: bool, scorer: Scorer) -> list[Classification]:
     """Rules and features per tool, then one vectorised scoring pass for the whole batch."""
     hits_all: list[list[Hit]] = []
-    blocks_all: list[list[Block]] = []
+    blocks_all: list[SplitBlocks] = []
     views: list[ToolView] = []
     for t in items:
         name, description, schema, annotations = (
@@ -220,7 +220,7 @@ def _classify_batch(items: list[Mapping[str, Any]], ignore: bool, scorer: Scorer
         v = view(name, description, schema, None if ignore else annotations)  # type: ignore[arg-type]
         hits = evaluate(v, annotations=not ignore)
         hits_all.append(hits)
-        blocks_all.append(feature_blocks(v, hits))
+        blocks_all.append(split_blocks(v, hits))
         views.append(v)
     if not items:
         return []

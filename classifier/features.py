@@ -20,7 +20,8 @@ from typing import Final
 
 from classifier.rules import ANNOTATION_RULES, Hit, ToolView, param_words
 
-__all__ = ["DESC_WORDS", "Block", "feature_blocks", "features"]
+__all__ = ["DESC_WORDS", "GRAM_WEIGHT", "Block", "SplitBlocks", "char_grams", "feature_blocks", "features",
+           "split_blocks"]
 
 #: Description words used for features (the rules read up to ``tokens.MAX_TEXT`` characters).
 DESC_WORDS: Final = 120
@@ -30,16 +31,22 @@ _STOP_WORDS = (
 )
 _STOP: Final = frozenset(_STOP_WORDS.split())
 
+#: Weight of the block of the name's character n-grams (``c:``).
+GRAM_WEIGHT: Final = 0.8
+
 #: Features sharing a prefix and a value: ``(prefix, distinct items in order, value of each)``.
 #: Feature ``prefix + item`` has that value; the order is the order of the feature dict.
 Block = tuple[str, Sequence[str], float]
+#: A tool's blocks with the ``c:`` block left out: the blocks before it, the text its n-grams
+#: come from, the blocks after it (batch scoring takes the n-grams of many names at once).
+SplitBlocks = tuple[list[Block], str, list[Block]]
 
 
 def _normalised(prefix: str, items: dict[str, None], weight: float = 1.0) -> list[Block]:
     return [(prefix, list(items), weight / sqrt(len(items)))] if items else []
 
 
-def _char_grams(text: str) -> list[str]:
+def char_grams(text: str) -> list[str]:
     """The 3-, 4- and 5-grams of ``text``: all 3-grams in order, then the 4-grams, then the 5-grams.
 
     Each n-gram is the (n-1)-gram at its position plus the next character, joined at C speed.
@@ -57,24 +64,30 @@ def feature_blocks(v: ToolView, hits: list[Hit]) -> list[Block]:
     Items are deduplicated in order of first occurrence (not in set order), so that the order of
     the features, and with it the order of the model's sums, is the same in every process.
     """
+    before, gram_text, after = split_blocks(v, hits)
+    return before + _normalised("c:", dict.fromkeys(char_grams(gram_text)), GRAM_WEIGHT) + after
+
+
+def split_blocks(v: ToolView, hits: list[Hit]) -> SplitBlocks:
+    """``feature_blocks`` without the ``c:`` block, which comes from the returned text's n-grams."""
     ws = v.words
-    blocks = _normalised("n:", dict.fromkeys(v.name_words))
+    before = _normalised("n:", dict.fromkeys(v.name_words))
     if ws:
-        blocks.append(("v:", [ws[v.lead]], 1.0))
-        blocks.append(("e:", [ws[-1]], 0.5))
-    blocks += _normalised("b:", dict.fromkeys(map("_".join, pairwise(ws))), 0.7)
-    blocks += _normalised("c:", dict.fromkeys(_char_grams("^" + "_".join(ws) + "$")), 0.8)
+        before.append(("v:", [ws[v.lead]], 1.0))
+        before.append(("e:", [ws[-1]], 0.5))
+    before += _normalised("b:", dict.fromkeys(map("_".join, pairwise(ws))), 0.7)
+    gram_text = "^" + "_".join(ws) + "$"
     dw = list(filterfalse(_STOP.__contains__, v.text_words[:DESC_WORDS]))
-    blocks += _normalised("d:", dict.fromkeys(dw))
-    blocks += _normalised("q:", dict.fromkeys(map("_".join, pairwise(dw[:40]))), 0.6)
-    blocks += _normalised("p:", dict.fromkeys(w for p in v.params for w in param_words(p)), 0.7)
+    after = _normalised("d:", dict.fromkeys(dw))
+    after += _normalised("q:", dict.fromkeys(map("_".join, pairwise(dw[:40]))), 0.6)
+    after += _normalised("p:", dict.fromkeys(w for p in v.params for w in param_words(p)), 0.7)
     missing = [name for name, empty in (("no_description", not v.text), ("no_params", not v.params)) if empty]
     if missing:
-        blocks.append(("x:", missing, 1.0))
+        after.append(("x:", missing, 1.0))
     rule_ids = dict.fromkeys(h.rule.id for h in hits if h.rule.id not in ANNOTATION_RULES)
     if rule_ids:
-        blocks.append(("r:", list(rule_ids), 1.0))
-    return blocks
+        after.append(("r:", list(rule_ids), 1.0))
+    return before, gram_text, after
 
 
 def features(v: ToolView, hits: list[Hit]) -> dict[str, float]:

@@ -18,14 +18,15 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from heapq import nlargest
 from itertools import chain, repeat
-from math import exp
+from math import exp, sqrt
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final, NamedTuple
 
 from classifier.errors import ClassifierError
+from classifier.features import GRAM_WEIGHT, char_grams
 
 if TYPE_CHECKING:
-    from classifier.features import Block
+    from classifier.features import Block, SplitBlocks
 
 __all__ = ["ARTIFACT_PATH", "Matched", "Scorer", "load_scorer"]
 
@@ -111,7 +112,10 @@ class Scorer:
                 by_prefix.setdefault(prefix + colon, {})[rest] = i
             rank = np.zeros(len(names) + 1, dtype=np.intp)
             rank[sorted(range(len(names)), key=names.__getitem__)] = np.arange(len(names))
-            self._arrays = _Arrays(np, names, index, w, push, by_prefix, rank)
+            grams = {_gram_code(g): i for g, i in by_prefix.get("c:", {}).items() if _codable(g)}
+            gram_codes = np.array(sorted(grams), dtype=np.uint64)
+            gram_cols = np.array([grams[c] for c in sorted(grams)], dtype=np.intp)
+            self._arrays = _Arrays(np, names, index, w, push, by_prefix, rank, gram_codes, gram_cols)
         return self._arrays
 
     def _flatten(self, feats: list[Mapping[str, float]]) -> _Flat:
@@ -150,11 +154,49 @@ class Scorer:
         flat = self._flatten(feats)
         return self._probs(flat), flat
 
-    def score_blocks(self, tools: list[list[Block]]) -> tuple[list[list[float]], _Flat]:
-        """``score_many`` of the features given as blocks (``features.feature_blocks``): the
-        same numbers, without building each feature's name."""
-        flat = self._flatten_blocks(tools)
+    def score_blocks(self, tools: list[SplitBlocks]) -> tuple[list[list[float]], _Flat]:
+        """``score_many`` of the features given as blocks (``features.split_blocks``): the same
+        numbers, without building each feature's name, and the names' n-grams all at once."""
+        np = self._numpy().np
+        before = self._flatten_blocks([t[0] for t in tools])
+        grams = self._gram_block(np, [t[1] for t in tools])
+        after = self._flatten_blocks([t[2] for t in tools])
+        flat = _interleave(np, (before, grams, after))
         return self._probs(flat), flat
+
+    def _gram_block(self, np: Any, texts: list[str]) -> _Flat:
+        """The ``c:`` block of every row: the texts' 3-, 4- and 5-grams, each n in turn, in order of
+        first occurrence, ``GRAM_WEIGHT / sqrt(count)`` each (``features.feature_blocks``).
+
+        ASCII texts are read as bytes, an n-gram as an integer (its bytes after a marker of n), and
+        looked up in the model's sorted n-gram codes; other texts take the path of one tool.
+        """
+        a = self._numpy()
+        plain = [i for i, t in enumerate(texts) if t.isascii()]
+        rows, codes = _gram_codes(np, [texts[i] for i in plain])
+        rows = np.array(plain, dtype=np.intp)[rows] if len(rows) else rows
+        found = np.searchsorted(a.gram_codes, codes).clip(max=max(len(a.gram_codes) - 1, 0))
+        known = a.gram_codes[found] == codes if len(a.gram_codes) else np.zeros(len(codes), dtype=bool)
+        cols = np.where(known, a.gram_cols[found] if len(a.gram_cols) else 0, len(a.names))
+        counts = np.bincount(rows, minlength=len(texts))
+        vals = GRAM_WEIGHT / np.sqrt(counts[rows].astype(float))
+        other = [i for i, t in enumerate(texts) if not t.isascii()]
+        if other:  # rare: a name with letters outside ASCII
+            vocab = a.by_prefix.get("c:", {})
+            more_rows: list[int] = []
+            more_cols: list[int] = []
+            more_vals: list[float] = []
+            for i in other:
+                items = dict.fromkeys(char_grams(texts[i]))
+                more_rows += [i] * len(items)
+                more_cols.extend(map(vocab.get, items, repeat(len(a.names))))
+                more_vals += [GRAM_WEIGHT / sqrt(len(items))] * len(items)
+            rows = np.concatenate([rows, np.array(more_rows, dtype=np.intp)])
+            cols = np.concatenate([cols, np.array(more_cols, dtype=np.intp)])
+            vals = np.concatenate([vals, np.array(more_vals, dtype=float)])
+            order = np.argsort(rows, kind="stable")
+            rows, cols, vals = rows[order], cols[order], vals[order]
+        return _Flat(cols.astype(np.intp), vals, np.bincount(rows, minlength=len(texts)).astype(np.intp))
 
     def _probs(self, flat: _Flat) -> list[list[float]]:
         a = self._numpy()
@@ -227,6 +269,9 @@ class _Arrays(NamedTuple):
     push: Any
     by_prefix: dict[str, dict[str, int]]
     rank: Any
+    #: The model's ``c:`` n-grams as sorted integer codes (``_gram_code``), and their columns.
+    gram_codes: Any
+    gram_cols: Any
 
 
 class _Flat(NamedTuple):
@@ -236,6 +281,63 @@ class _Flat(NamedTuple):
     cols: Any
     vals: Any
     lengths: Any
+
+
+def _codable(gram: str) -> bool:
+    return gram.isascii() and 3 <= len(gram) <= 5
+
+
+def _gram_code(gram: str) -> int:
+    """An ASCII n-gram (3 <= n <= 5) as one integer: n, then its bytes (n marks the length)."""
+    code = len(gram)
+    for byte in gram.encode("ascii"):
+        code = code << 8 | byte
+    return code
+
+
+def _gram_codes(np: Any, texts: list[str]) -> tuple[Any, Any]:
+    """(row, code) of every distinct n-gram of each ASCII text, in ``char_grams`` order of first
+    occurrence: row by row, the 3-grams by position, then the 4-grams, then the 5-grams."""
+    if not texts:
+        return np.zeros(0, dtype=np.intp), np.zeros(0, dtype=np.uint64)
+    data = np.frombuffer("".join(texts).encode("ascii"), dtype=np.uint8).astype(np.uint64)
+    lengths = np.fromiter(map(len, texts), dtype=np.intp, count=len(texts))
+    starts = np.cumsum(lengths) - lengths
+    all_rows, all_codes = [], []
+    for size in (3, 4, 5):
+        count = np.maximum(lengths - size + 1, 0)
+        rows = np.repeat(np.arange(len(texts), dtype=np.intp), count)
+        at = np.arange(len(rows), dtype=np.intp) - np.repeat(np.cumsum(count) - count, count) + starts[rows]
+        code = np.full(len(rows), size, dtype=np.uint64)
+        for k in range(size):
+            code = (code << np.uint64(8)) | data[at + k]
+        all_rows.append(rows)
+        all_codes.append(code)
+    rows = np.concatenate(all_rows)
+    codes = np.concatenate(all_codes)
+    order = np.argsort(rows, kind="stable")  # each row: its 3-grams, 4-grams, 5-grams in turn
+    rows, codes = rows[order], codes[order]
+    # Codes stay below 2**43: the row above them makes every (row, n-gram) pair one integer.
+    _, first = np.unique((rows.astype(np.uint64) << np.uint64(43)) | codes, return_index=True)
+    first.sort()
+    return rows[first], codes[first]
+
+
+def _interleave(np: Any, parts: tuple[_Flat, ...]) -> _Flat:
+    """One row after another, each row's features from every part in turn."""
+    lengths = sum(p.lengths for p in parts)
+    cols = np.empty(int(lengths.sum()), dtype=np.intp)
+    vals = np.empty(len(cols))
+    offset = np.cumsum(lengths) - lengths
+    n = len(lengths)
+    for p in parts:
+        rows = np.repeat(np.arange(n, dtype=np.intp), p.lengths)
+        row_starts = np.repeat(np.cumsum(p.lengths) - p.lengths, p.lengths)
+        at = offset[rows] + np.arange(len(p.cols), dtype=np.intp) - row_starts
+        cols[at] = p.cols
+        vals[at] = p.vals
+        offset = offset + p.lengths
+    return _Flat(cols, vals, lengths)
 
 
 _CACHE: dict[Path, Scorer] = {}

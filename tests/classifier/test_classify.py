@@ -155,6 +155,16 @@ def test_batch_scoring_equals_one_by_one_bit_for_bit() -> None:
     assert classify_many([]) == []
 
 
+def test_batch_equals_one_by_one_for_odd_names() -> None:
+    # Batch scoring reads ASCII names' n-grams as bytes; other names take the one-tool path.
+    names = ["a", "ab", "get", "get_user", "получить_погоду", "get_погоду_now", "🔥delete🔥", "x_y_z_1_2",
+             "GitHub:create_issue", "mcp__gh__deleteRepoHTTP2", "ｄｅｌｅｔｅ＿ｕｓｅｒ", "del\u200bete"]
+    rows = [{"name": n, "description": d} for n in names for d in (None, "Deletes the user. Lists é.")]
+    got = classify_many(rows, workers=1)
+    for row, c in zip(rows, got, strict=True):
+        assert c.to_dict() == classify(row["name"], row["description"]).to_dict(), row["name"]
+
+
 def test_version_names_ruleset_artifact_and_code() -> None:
     assert re.fullmatch(r"1\.0\+[0-9a-f]{8}\.[0-9a-f]{8}", classifier.CLASSIFIER_VERSION)
 
