@@ -29,7 +29,7 @@ from itertools import chain, islice
 from typing import Any, Final
 
 from classifier.confusables import INVISIBLE, check_name, check_text, homoglyphs, show, skeleton
-from classifier.screen import Screen, ScreenText
+from classifier.screen import Screen, ScreenText, may_match_all
 from classifier.tokens import split_name
 
 __all__ = ["FLAGS", "FLAGS_BY_ID", "SCAN_LIMIT", "Flag", "find_flags", "shadow_key", "shadowing"]
@@ -253,13 +253,10 @@ _ON_BEHALF = re.compile(r"\b(?:on\s+behalf\s+of|as\s+the\s+(?:authenticated\s+)?
 
 # The patterns that read whole texts, behind screens (``classifier.screen``): each runs only on
 # texts holding the words any of its matches needs. Same results, a fraction of the scans.
-_INSTRUCTION_SCREENS: Final = tuple(
-    (flag_id, Screen(p)) for flag_id, p in (("F102", _TAG), ("F103", _OVERRIDE), ("F104", _CONCEAL),
-                                           ("F106", _CROSS_TOOL))
-)
-_SECRET_PATH_SCREEN: Final = Screen(_SECRET_PATH)
-_SECRET_WORDS_SCREEN: Final = Screen(_SECRET_WORDS)
-_DESTINATION_SCREEN: Final = Screen(_DESTINATION)
+_INSTRUCTIONS: Final = (("F102", _TAG), ("F103", _OVERRIDE), ("F104", _CONCEAL), ("F106", _CROSS_TOOL))
+#: The instruction patterns, then _SECRET_PATH, _SECRET_WORDS and _DESTINATION.
+_TEXT_SCREENS: Final = tuple(Screen(p) for p in (*(p for _, p in _INSTRUCTIONS), _SECRET_PATH, _SECRET_WORDS,
+                                                 _DESTINATION))
 # By id: hashing a compiled pattern hashes its whole program.
 _CAPABILITY_SCREENS: Final = {
     id(p): Screen(p) for p in (_EXEC_TEXT, _FILE_TEXT, _NET_TEXT, _MONEY, _ON_BEHALF)
@@ -356,14 +353,15 @@ def _schema_texts(schema: Mapping[str, Any]) -> list[tuple[str, str, str]]:
     while stack and seen < _MAX_SCHEMA_NODES:
         node, depth, own_texts_reported = stack.pop()
         seen += 1
-        if not _is_mapping(node) or depth > 12:
-            continue
+        if node is None or depth > 12 or not _is_mapping(node):
+            continue  # None: a parameter's schema with nothing left to read (it still counts)
         if depth and not own_texts_reported:
             for key in ("description", "title"):
                 value = node.get(key)
                 if isinstance(value, str) and value:
                     out.append(("schema", "", value))
-        if _NESTING_KEYS.isdisjoint(node):
+        nesting = _NESTING_KEYS.intersection(node)
+        if not nesting:
             continue
         props = node.get("properties")
         if _is_mapping(props):
@@ -376,9 +374,12 @@ def _schema_texts(schema: Mapping[str, Any]) -> list[tuple[str, str, str]]:
                     enum = pschema.get("enum")
                     if enum:
                         texts += [e for e in enum if isinstance(e, str)][:50]
-                    stack.append((pschema, depth + 1, True))
+                    leaf = _NESTING_KEYS.isdisjoint(pschema)
+                    stack.append((None if leaf else pschema, depth + 1, True))
                 where = f"parameter '{show(pname, 40)}'"
                 out.append((where, pname, "\n".join(texts)))
+        if len(nesting) == 1 and "properties" in nesting:
+            continue  # the common case: nothing else to push
         for key in ("items", "additionalProperties", "not"):
             if _is_mapping(node.get(key)):
                 stack.append((node[key], depth + 1, False))
@@ -401,16 +402,17 @@ def _check_instructions(
     """Instruction flags on one (skeleton) text; True when any high one fired."""
     fired = False
     text = scan.text
-    for flag_id, pattern in _INSTRUCTION_SCREENS:
-        m = _first(pattern, scan)
+    *instructions, secret_path, secret_words, destination = may_match_all(_TEXT_SCREENS, scan)
+    for (flag_id, pattern), may in zip(_INSTRUCTIONS, instructions, strict=True):
+        m = _first(pattern, text) if may else None
         if m:
             add(flag_id, f"{where}: {_excerpt(text, m)}")
             fired = True
-    m = _exfiltration(scan, param)
+    m = _exfiltration(text, param, secret_path, secret_words) if secret_path or secret_words else None
     if m:
         add("F105", f"{where}: {_excerpt(text, m, 80, 80)}")
         fired = True
-    m = _redirect(scan)
+    m = _redirect(text) if destination else None
     if m:
         add("F106", f"{where}: {_excerpt(text, m, 60, 60)}")
         fired = True
@@ -423,10 +425,9 @@ _NEGATED = re.compile(r"\b(?:not|never|no|don'?t|cannot|can'?t|won'?t|must\s+not
                       _I)
 
 
-def _first(pattern: Screen, scan: ScreenText) -> re.Match[str] | None:
+def _first(pattern: re.Pattern[str], text: str) -> re.Match[str] | None:
     """The first match that is not a restriction: "never delete without telling the user" is fine."""
-    text = scan.text
-    for i, m in enumerate(pattern.finditer(scan)):
+    for i, m in enumerate(pattern.finditer(text)):
         if i >= _MAX_HITS:
             break
         negated = _NEGATED.search(text, max(0, m.start() - 100), m.start())
@@ -445,19 +446,21 @@ def _span(text: str, m: re.Match[str], width: int = 200) -> str:
     return text[left + 1 if left != -1 else start : min(rights) if rights else end]
 
 
-def _exfiltration(scan: ScreenText, param: str | None) -> re.Match[str] | None:
+def _exfiltration(
+    text: str, param: str | None, secret_path: bool = True, secret_words: bool = True
+) -> re.Match[str] | None:
     """A secret file with a read/move verb and an order or a sink; other secrets need a move and a sink.
 
     A credential going into a parameter named for it (``api_key``) is ordinary use, not a leak.
+    ``secret_path``/``secret_words``: False when that pattern cannot match (its screen said so).
     """
-    text = scan.text
-    for i, m in enumerate(_SECRET_PATH_SCREEN.finditer(scan)):
+    for i, m in enumerate(_SECRET_PATH.finditer(text) if secret_path else ()):
         if i >= _MAX_HITS:
             break
         ctx = _span(text, m)
         if (_MOVE.search(ctx) or _READ.search(ctx)) and (_ORDER.search(ctx) or _sink(ctx, param, False)):
             return m
-    for i, m in enumerate(_SECRET_WORDS_SCREEN.finditer(scan)):
+    for i, m in enumerate(_SECRET_WORDS.finditer(text) if secret_words else ()):
         if i >= _MAX_HITS:
             break
         ctx = _span(text, m)
@@ -483,10 +486,9 @@ def _sink(ctx: str, param: str | None, credential: bool) -> bool:
     return False
 
 
-def _redirect(scan: ScreenText) -> re.Match[str] | None:
+def _redirect(text: str) -> re.Match[str] | None:
     """'always BCC x@evil.com', 'forward every message to https://...' without a tool name."""
-    text = scan.text
-    for i, m in enumerate(_DESTINATION_SCREEN.finditer(scan)):
+    for i, m in enumerate(_DESTINATION.finditer(text)):
         if i >= _MAX_HITS:
             break
         ctx = _span(text, m, 160)

@@ -24,7 +24,7 @@ from collections.abc import Iterable, Iterator
 from itertools import product
 from typing import Any, Final
 
-__all__ = ["Screen", "ScreenText", "fold", "prepare_all"]
+__all__ = ["Screen", "ScreenText", "fold", "may_match_all", "prepare_all"]
 
 #: Uses after which a screen derives itself (a cold single classification stays as it was).
 DERIVE_AFTER: Final = 8
@@ -338,19 +338,33 @@ def _cost(clause: Clause) -> tuple[int, int, int]:
 
 
 class _Test:
-    """The derived test: the best clause of each alternative (one set lookup rejects most texts),
-    then the alternatives in full."""
+    """The derived test. Each alternative has a key, its most selective clause: the text's words
+    and substrings that satisfy some key (one set intersection, a few ``in``) name the only
+    alternatives worth testing in full. Most texts satisfy no key and are rejected at once."""
 
-    __slots__ = ("alternatives", "key_subs", "key_words")
+    __slots__ = ("alternatives", "by_sub", "by_word", "key_subs", "key_words")
 
     def __init__(self, alternatives: list[list[Clause]]) -> None:
-        keys = [min(alt, key=_cost) for alt in alternatives]
-        self.key_words = frozenset().union(*(k[0] for k in keys))
-        self.key_subs = _fewest_substrings(s for k in keys for s in k[1])
         self.alternatives = tuple(
             tuple((words, _fewest_substrings(subs)) for words, subs in sorted(alt, key=_cost))
             for alt in alternatives
         )
+        by_word: dict[str, list[int]] = {}
+        by_sub: dict[str, list[int]] = {}
+        for i, alt in enumerate(self.alternatives):
+            key_words, key_subs = alt[0]
+            for w in key_words:
+                by_word.setdefault(w, []).append(i)
+            for sub in key_subs:
+                by_sub.setdefault(sub, []).append(i)
+        self.by_word = {w: tuple(ids) for w, ids in by_word.items()}
+        self.key_words = frozenset(by_word)
+        # A substring that contains another is found whenever it is: the shorter one stands for it.
+        self.key_subs = _fewest_substrings(by_sub)
+        merged: dict[str, list[int]] = {sub: [] for sub in self.key_subs}
+        for sub, ids in by_sub.items():
+            merged[next(r for r in self.key_subs if r in sub)].extend(ids)
+        self.by_sub = tuple((sub, tuple(ids)) for sub, ids in merged.items())
 
     def __call__(self, text: str, words: set[str] | frozenset[str]) -> bool:
         if self.key_words.isdisjoint(words) and not any(map(text.__contains__, self.key_subs)):
@@ -358,9 +372,16 @@ class _Test:
         return self.passes(text, words)
 
     def passes(self, text: str, words: set[str] | frozenset[str]) -> bool:
-        """The alternatives in full (the keys aside)."""
-        for alt in self.alternatives:
-            for clause_words, clause_subs in alt:
+        """The alternatives whose key the text satisfies, in full."""
+        candidates: list[int] = []
+        for w in self.key_words.intersection(words):
+            candidates.extend(self.by_word[w])
+        for sub, ids in self.by_sub:
+            if sub in text:
+                candidates.extend(ids)
+        alternatives = self.alternatives
+        for i in candidates:
+            for clause_words, clause_subs in alternatives[i][1:]:
                 if clause_words.isdisjoint(words) and not any(map(text.__contains__, clause_subs)):
                     break
             else:
@@ -432,6 +453,28 @@ class Screen:
 
     def finditer(self, text: ScreenText) -> Iterator[re.Match[str]]:
         return self.pattern.finditer(text.text) if self.may_match(text) else iter(())
+
+
+def may_match_all(screens: Iterable[Screen], text: ScreenText) -> list[bool]:
+    """``[s.may_match(text) for s in screens]`` with the common case (no key in the text) inline:
+    one call for the several patterns a text is searched with."""
+    out: list[bool] = []
+    for s in screens:
+        test = s._test
+        if test is None:
+            out.append(s.may_match(text))
+            continue
+        if s._ignore_case:
+            words, screened = text.folded_words, text.folded
+        else:
+            words, screened = text.words, text.text
+        if words is None or screened is None:
+            screened, words = text.view(s._ignore_case)
+        if test.key_words.isdisjoint(words) and not any(map(screened.__contains__, test.key_subs)):
+            out.append(False)
+        else:
+            out.append(test.passes(screened, words))
+    return out
 
 
 def prepare_all() -> None:
