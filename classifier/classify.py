@@ -15,14 +15,16 @@ How the evidence is combined:
 from __future__ import annotations
 
 import gc
-import multiprocessing as mp
 import os
+import pickle
+import signal
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from itertools import pairwise
 from typing import Any, Final
 
-from classifier.errors import InvalidInput
-from classifier.features import features
+from classifier.errors import ClassifierError, InvalidInput
+from classifier.features import SplitBlocks, features, split_blocks
 from classifier.flags import find_flags
 from classifier.rules import (
     DESTRUCTIVE,
@@ -31,12 +33,14 @@ from classifier.rules import (
     READ,
     WRITE,
     Hit,
+    ToolView,
     evaluate,
     severity,
     view,
 )
 from classifier.scoring import Matched, Scorer, load_scorer
-from classifier.tokens import clean
+from classifier.screen import prepare_all as prepare_screens
+from classifier.tokens import MAX_TEXT, clean
 from classifier.version import classifier_version
 
 __all__ = [
@@ -86,9 +90,9 @@ def _check_input(name: object, description: object, input_schema: object, annota
         raise InvalidInput("tool name is empty")
     if description is not None and not isinstance(description, str):
         raise InvalidInput("description must be a string")
-    if input_schema is not None and not isinstance(input_schema, Mapping):
+    if input_schema is not None and type(input_schema) is not dict and not isinstance(input_schema, Mapping):
         raise InvalidInput("input_schema must be a JSON object")
-    if annotations is not None and not isinstance(annotations, Mapping):
+    if annotations is not None and type(annotations) is not dict and not isinstance(annotations, Mapping):
         raise InvalidInput("annotations must be a JSON object")
 
 
@@ -111,8 +115,23 @@ def classify(
     hits = evaluate(v, annotations=not ignore_annotations)
     probs, matched = scorer.score(features(v, hits))
     result = _decide(probs, hits, matched)
-    result.flags.extend(find_flags(name, description, input_schema, annotations))
+    result.flags.extend(_flags(name, description, input_schema, annotations, v))
     return result
+
+
+def _flags(
+    name: str,
+    description: str | None,
+    input_schema: Mapping[str, Any] | None,
+    annotations: Mapping[str, Any] | None,
+    v: ToolView,
+) -> list[dict[str, str]]:
+    """``find_flags``, given the words the view has found already."""
+    same_text = description and len(description) <= MAX_TEXT and description.isascii()
+    # Then the view's text is description.lower(), and its words those of find_flags.
+    words = set(v.text_words) if same_text else None
+    return find_flags(name, description, input_schema, annotations, name_words=v.name_words,
+                      description_words=words)
 
 
 def _decide(probs: list[float], hits: list[Hit], matched: list[Matched]) -> Classification:
@@ -177,7 +196,8 @@ def _finish(
 def _classify_batch(items: list[Mapping[str, Any]], ignore: bool, scorer: Scorer) -> list[Classification]:
     """Rules and features per tool, then one vectorised scoring pass for the whole batch."""
     hits_all: list[list[Hit]] = []
-    feats_all: list[dict[str, float]] = []
+    blocks_all: list[SplitBlocks] = []
+    views: list[ToolView] = []
     for t in items:
         name, description, schema, annotations = (
             t.get("name"),
@@ -189,33 +209,23 @@ def _classify_batch(items: list[Mapping[str, Any]], ignore: bool, scorer: Scorer
         v = view(name, description, schema, None if ignore else annotations)  # type: ignore[arg-type]
         hits = evaluate(v, annotations=not ignore)
         hits_all.append(hits)
-        feats_all.append(features(v, hits))
+        blocks_all.append(split_blocks(v, hits))
+        views.append(v)
     if not items:
         return []
-    probs, flat = scorer.score_many(feats_all)
+    probs, flat = scorer.score_blocks(blocks_all)
     decided = [_label(p, h) for p, h in zip(probs, hits_all, strict=True)]
     tops = scorer.top_many(flat, [LABELS.index(d[0]) for d in decided], _MODEL_LINES)
     return [
         _finish(
             label,
             conf,
-            flags
-            + find_flags(t.get("name"), t.get("description"), t.get("input_schema"), t.get("annotations")),
+            flags + _flags(v.name, t.get("description"), t.get("input_schema"), t.get("annotations"), v),
             hits,
             top,
         )
-        for (label, conf, flags), hits, top, t in zip(decided, hits_all, tops, items, strict=True)
+        for (label, conf, flags), hits, top, t, v in zip(decided, hits_all, tops, items, views, strict=True)
     ]
-
-
-_BATCH: list[Mapping[str, Any]] = []
-
-
-def _classify_range(args: tuple[int, int, bool]) -> list[tuple[str, float, list[str], list[dict[str, str]]]]:
-    start, stop, ignore = args
-    gc.disable()  # a forked worker that lives for one batch: nothing to collect
-    got = _classify_batch(_BATCH[start:stop], ignore, load_scorer())
-    return [(c.label, c.confidence, c.rationale, c.flags) for c in got]
 
 
 def classify_many(
@@ -244,22 +254,89 @@ def classify_many(
 def _classify_all(
     items: list[Mapping[str, Any]], ignore_annotations: bool, scorer: Scorer | None, workers: int | None
 ) -> list[Classification]:
-    global _BATCH
     n_workers = workers or os.cpu_count() or 1
-    forkable = "fork" in mp.get_all_start_methods()
-    if n_workers > 1 and scorer is None and len(items) >= _PARALLEL_FROM and forkable:
-        load_scorer()._numpy()  # loaded once, inherited by the forked workers
-        size = -(-len(items) // (n_workers * 2))
-        ranges = [(i, min(i + size, len(items)), ignore_annotations) for i in range(0, len(items), size)]
-        _BATCH = items  # inherited by the forked workers: the tools are never pickled
-        try:
-            with mp.get_context("fork").Pool(n_workers) as pool:
-                parts = pool.map(_classify_range, ranges)
-        finally:
-            _BATCH = []
-        return [Classification(*c) for part in parts for c in part]
-    scorer = scorer or load_scorer()
+    if n_workers > 1 and scorer is None and len(items) >= _PARALLEL_FROM and hasattr(os, "fork"):
+        return _classify_forked(items, ignore_annotations, n_workers)
+    return _classify_serial(items, ignore_annotations, scorer or load_scorer())
+
+
+def _classify_serial(items: list[Mapping[str, Any]], ignore: bool, scorer: Scorer) -> list[Classification]:
     out: list[Classification] = []
     for i in range(0, len(items), _CHUNK):
-        out.extend(_classify_batch(items[i : i + _CHUNK], ignore_annotations, scorer))
+        out.extend(_classify_batch(items[i : i + _CHUNK], ignore, scorer))
     return out
+
+
+Result = tuple[str, float, list[str], list[dict[str, str]]]
+
+
+def _classify_forked(items: list[Mapping[str, Any]], ignore: bool, n_workers: int) -> list[Classification]:
+    """This process classes the first part while ``n_workers - 1`` forked children class the rest.
+
+    The children inherit the tools, the model and the derived screens (nothing is pickled on
+    the way in) and send back plain tuples through a pipe. An error in the parent's part wins
+    over the children's, and a child's over later children's: the first bad part is reported.
+    """
+    scorer = load_scorer()
+    scorer._numpy()  # loaded once, inherited
+    prepare_screens()
+    bounds = [len(items) * k // n_workers for k in range(n_workers + 1)]
+    children = [_fork(items[a:b], ignore, scorer) for a, b in pairwise(bounds[1:])]
+    try:
+        out = _classify_serial(items[: bounds[1]], ignore, scorer)
+    except BaseException:
+        for pid, fd in children:
+            os.kill(pid, signal.SIGKILL)
+            os.close(fd)
+            os.waitpid(pid, 0)
+        raise
+    failure: BaseException | None = None
+    for pid, fd in children:
+        ok, got = _receive(fd)
+        os.waitpid(pid, 0)
+        if not ok:
+            failure = failure or got
+        elif failure is None:
+            out.extend([Classification(*r) for r in got])
+    if failure is not None:
+        raise failure
+    return out
+
+
+def _receive(fd: int) -> tuple[bool, Any]:
+    with os.fdopen(fd, "rb") as pipe:
+        try:
+            return pickle.load(pipe)  # noqa: S301 -- written by our own forked child
+        except EOFError:
+            return False, ClassifierError("a worker process ended without its results")
+
+
+def _fork(items: list[Mapping[str, Any]], ignore: bool, scorer: Scorer) -> tuple[int, int]:
+    """Start a child classing ``items``; returns its pid and the pipe its results come through."""
+    read_end, write_end = os.pipe()
+    pid = os.fork()
+    if pid:
+        os.close(write_end)
+        return pid, read_end
+    os.close(read_end)
+    status = 0
+    try:
+        got = _classify_serial(items, ignore, scorer)
+        payload: tuple[bool, Any] = (True, [(c.label, c.confidence, c.rationale, c.flags) for c in got])
+    except BaseException as e:  # sent to the parent, which raises it
+        payload = (False, e if _picklable(e) else ClassifierError(f"{type(e).__name__}: {e}"))
+    try:
+        with os.fdopen(write_end, "wb") as pipe:
+            pickle.dump(payload, pipe, protocol=pickle.HIGHEST_PROTOCOL)
+    except BaseException:
+        status = 1
+    finally:
+        os._exit(status)  # no cleanup of the parent's state: atexit handlers, buffered output
+
+
+def _picklable(e: BaseException) -> bool:
+    try:
+        pickle.loads(pickle.dumps(e))  # noqa: S301 -- our own object, round-tripped
+    except Exception:
+        return False
+    return True

@@ -57,6 +57,8 @@ HOMOGLYPHS: Final[dict[str, str]] = {
     "ᴡ": "w", "ᴢ": "z", "ꜱ": "s", "ℓ": "l", "ǀ": "l",
 }  # fmt: skip
 
+_HOMOGLYPH_TABLE: Final = str.maketrans(HOMOGLYPHS)
+
 # Default-ignorable and format characters: what a reader does not see.
 _INVISIBLE_CLASS: Final = (
     "\u00ad\u034f\u061c\u115f\u1160\u17b4\u17b5\u180b-\u180f\u200b-\u200f\u202a-\u202e"
@@ -83,7 +85,7 @@ def skeleton(text: str) -> str:
     text = unicodedata.normalize("NFKC", strip_invisible(text))
     if text.isascii():
         return text
-    return "".join(HOMOGLYPHS.get(ch, ch) for ch in text)
+    return text.translate(_HOMOGLYPH_TABLE)
 
 
 def homoglyphs(text: str) -> list[tuple[str, str]]:
@@ -139,8 +141,14 @@ def invisible_runs(text: str) -> list[tuple[int, str]]:
     return [(m.start(), m.group()) for m in _INVISIBLE_RUN.finditer(text)]
 
 
+_SPACES: Final = re.compile(r" {2,}")
+
+
 def show(text: str, limit: int = 120) -> str:
     """A short, printable excerpt: invisible, control and non-printing characters as ``\\uXXXX``."""
+    if len(text) < limit and text.isascii() and text.isprintable():
+        # Nothing to escape and nothing to cut (the common case, e.g. a parameter name).
+        return (_SPACES.sub(" ", text) if "  " in text else text).strip()
     out: list[str] = []
     size = 0
     for ch in text:
@@ -156,7 +164,7 @@ def show(text: str, limit: int = 120) -> str:
         if size >= limit:
             out.append("…")
             break
-    return re.sub(r" {2,}", " ", "".join(out)).strip()
+    return _SPACES.sub(" ", "".join(out)).strip()
 
 
 def check_name(name: str, where: str, add: Add) -> None:

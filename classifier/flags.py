@@ -25,9 +25,11 @@ import re
 import unicodedata
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from itertools import chain, islice
 from typing import Any, Final
 
 from classifier.confusables import INVISIBLE, check_name, check_text, homoglyphs, show, skeleton
+from classifier.screen import Screen, ScreenText, may_match_all
 from classifier.tokens import split_name
 
 __all__ = ["FLAGS", "FLAGS_BY_ID", "SCAN_LIMIT", "Flag", "find_flags", "shadow_key", "shadowing"]
@@ -35,6 +37,7 @@ __all__ = ["FLAGS", "FLAGS_BY_ID", "SCAN_LIMIT", "Flag", "find_flags", "shadow_k
 HIGH: Final = "high"
 MEDIUM: Final = "medium"
 LOW: Final = "low"
+_SEVERITY_ORDER: Final = {HIGH: 0, MEDIUM: 1, LOW: 2}
 
 #: Longest text scanned whole for instructions; beyond it, the head and the tail (half each).
 SCAN_LIMIT: Final = 64 * 1024
@@ -248,6 +251,21 @@ _FILE_TEXT = re.compile(r"\b(?:file\s?system|local\s+files?)\b", _I)
 _NET_TEXT = re.compile(r"\b(?:fetch|request|download|scrape|navigate)", _I)
 _ON_BEHALF = re.compile(r"\b(?:on\s+behalf\s+of|as\s+the\s+(?:authenticated\s+)?user)\b", _I)
 
+# The patterns that read whole texts, behind screens (``classifier.screen``): each runs only on
+# texts holding the words any of its matches needs. Same results, a fraction of the scans.
+_INSTRUCTIONS: Final = (("F102", _TAG), ("F103", _OVERRIDE), ("F104", _CONCEAL), ("F106", _CROSS_TOOL))
+#: The instruction patterns, then _SECRET_PATH, _SECRET_WORDS and _DESTINATION.
+_TEXT_SCREENS: Final = tuple(Screen(p) for p in (*(p for _, p in _INSTRUCTIONS), _SECRET_PATH, _SECRET_WORDS,
+                                                 _DESTINATION))
+# By id: hashing a compiled pattern hashes its whole program.
+_CAPABILITY_SCREENS: Final = {
+    id(p): Screen(p) for p in (_EXEC_TEXT, _FILE_TEXT, _NET_TEXT, _MONEY, _ON_BEHALF)
+}
+#: Description characters read for capabilities.
+_CAPABILITY_HEAD: Final = 4000
+#: Every base64 (40+) or hex (32+ digits, or 16+ ``\\xHH``) blob lies in a whitespace-free stretch this long.
+_BLOB_MIN: Final = 32
+
 
 # ---------------------------------------------------------------------------------------------
 
@@ -257,8 +275,15 @@ def find_flags(
     description: str | None = None,
     input_schema: Mapping[str, Any] | None = None,
     annotations: Mapping[str, Any] | None = None,
+    *,
+    name_words: list[str] | None = None,
+    description_words: set[str] | None = None,
 ) -> list[dict[str, str]]:
-    """All findings for one definition, at most one per flag id, most severe first."""
+    """All findings for one definition, at most one per flag id, most severe first.
+
+    What a caller has computed already saves work: ``name_words``, ``split_name(name)``;
+    ``description_words``, the set of alphanumeric runs of ``description.lower()``.
+    """
     found: dict[str, dict[str, str]] = {}
 
     def add(flag_id: str, evidence: str) -> None:
@@ -267,8 +292,8 @@ def find_flags(
 
     name = name if isinstance(name, str) else ""
     description = description if isinstance(description, str) else None
-    params = _schema_texts(input_schema) if isinstance(input_schema, Mapping) else []
-    title = annotations.get("title") if isinstance(annotations, Mapping) else None
+    params = _schema_texts(input_schema) if _is_mapping(input_schema) else []
+    title = annotations.get("title") if _is_mapping(annotations) else None
 
     check_name(name, "name", add)
     for where, key, _ in params:
@@ -278,16 +303,26 @@ def find_flags(
     texts += [(w, t, k or None) for w, k, t in params if t]
     if isinstance(title, str) and title:
         texts.append(("title", title, None))
-    for where, text, param in texts:
+    head: ScreenText | None = None
+    for i, (where, text, param) in enumerate(texts):
         check_text(text, where, add, limit=SCAN_LIMIT)
         if len(text) > SCAN_LIMIT:
             add("F109", f"{where} has {len(text):,} characters; instructions scanned in the first and "
                         f"last {SCAN_LIMIT // 2:,}")
         for window in _windows(text):
-            _check_instructions(skeleton(window), where, add, param=param)
-    _check_capabilities(name, description or "", [k for _, k, _ in params if k], add)
-    order = {HIGH: 0, MEDIUM: 1, LOW: 2}
-    return sorted(found.values(), key=lambda f: (order[f["severity"]], f["id"]))
+            if i == 0 and description_words is not None and window.isascii() and window is text:
+                scan = ScreenText(window, folded=(window.lower(), description_words))
+            else:
+                scan = ScreenText(skeleton(window))
+            _check_instructions(scan, where, add, param=param)
+            if i == 0 and len(text) <= _CAPABILITY_HEAD:
+                head = scan  # the whole description: the capability checks read the same text
+    if head is None:
+        head = ScreenText(skeleton((description or "")[:_CAPABILITY_HEAD]))
+    _check_capabilities(name, name_words, head, [k for _, k, _ in params if k], add)
+    if len(found) < 2:
+        return list(found.values())
+    return sorted(found.values(), key=lambda f: (_SEVERITY_ORDER[f["severity"]], f["id"]))
 
 
 def _windows(text: str) -> list[str]:
@@ -297,42 +332,63 @@ def _windows(text: str) -> list[str]:
     return [text[:half], text[-half:]]
 
 
+def _is_mapping(value: object) -> bool:
+    return type(value) is dict or isinstance(value, Mapping)  # the exact test first: ABC checks are slow
+
+
+#: Keys under which a schema node holds other nodes; a node with none of them is a leaf.
+_NESTING_KEYS: Final = frozenset({"properties", "items", "additionalProperties", "not", "anyOf", "oneOf",
+                                  "allOf", "prefixItems", "$defs", "definitions"})
+
+
 def _schema_texts(schema: Mapping[str, Any]) -> list[tuple[str, str, str]]:
-    """(where, parameter name, its description/title/enum/default text) over the whole schema, bounded."""
+    """(where, parameter name, its description/title/enum/default text) over the whole schema, bounded.
+
+    A parameter's own description and title are reported with the parameter, not again as the
+    ``schema`` text of its node (``own_texts_reported``).
+    """
     out: list[tuple[str, str, str]] = []
-    stack: list[tuple[Any, int]] = [(schema, 0)]
+    stack: list[tuple[Any, int, bool]] = [(schema, 0, False)]
     seen = 0
     while stack and seen < _MAX_SCHEMA_NODES:
-        node, depth = stack.pop()
+        node, depth, own_texts_reported = stack.pop()
         seen += 1
-        if not isinstance(node, Mapping) or depth > 12:
+        if node is None or depth > 12 or not _is_mapping(node):
+            continue  # None: a parameter's schema with nothing left to read (it still counts)
+        if depth and not own_texts_reported:
+            for key in ("description", "title"):
+                value = node.get(key)
+                if isinstance(value, str) and value:
+                    out.append(("schema", "", value))
+        nesting = _NESTING_KEYS.intersection(node)
+        if not nesting:
             continue
-        for key in ("description", "title"):
-            value = node.get(key)
-            if isinstance(value, str) and value and depth:
-                out.append(("schema", "", value))
         props = node.get("properties")
-        if isinstance(props, Mapping):
-            for pname, pschema in list(props.items())[:500]:
+        if _is_mapping(props):
+            for pname, pschema in islice(props.items(), 500):
                 pname = str(pname)
                 texts = []
-                if isinstance(pschema, Mapping):
+                if _is_mapping(pschema):
                     texts = [v for k in ("description", "title", "default")
                              if isinstance(v := pschema.get(k), str)]
-                    texts += [e for e in pschema.get("enum") or [] if isinstance(e, str)][:50]
-                    stack.append(({k: v for k, v in pschema.items() if k not in ("description", "title")},
-                                  depth + 1))
+                    enum = pschema.get("enum")
+                    if enum:
+                        texts += [e for e in enum if isinstance(e, str)][:50]
+                    leaf = _NESTING_KEYS.isdisjoint(pschema)
+                    stack.append((None if leaf else pschema, depth + 1, True))
                 where = f"parameter '{show(pname, 40)}'"
                 out.append((where, pname, "\n".join(texts)))
+        if len(nesting) == 1 and "properties" in nesting:
+            continue  # the common case: nothing else to push
         for key in ("items", "additionalProperties", "not"):
-            if isinstance(node.get(key), Mapping):
-                stack.append((node[key], depth + 1))
+            if _is_mapping(node.get(key)):
+                stack.append((node[key], depth + 1, False))
         for key in ("anyOf", "oneOf", "allOf", "prefixItems"):
             if isinstance(node.get(key), list):
-                stack.extend((n, depth + 1) for n in node[key][:50])
+                stack.extend((n, depth + 1, False) for n in node[key][:50])
         for key in ("$defs", "definitions"):
-            if isinstance(node.get(key), Mapping):
-                stack.extend((n, depth + 1) for n in list(node[key].values())[:200])
+            if _is_mapping(node.get(key)):
+                stack.extend((n, depth + 1, False) for n in islice(node[key].values(), 200))
     return out
 
 
@@ -341,20 +397,22 @@ def _excerpt(text: str, m: re.Match[str], before: int = 30, after: int = 60) -> 
 
 
 def _check_instructions(
-    text: str, where: str, add: Any, *, param: str | None = None, decoded: bool = False
+    scan: ScreenText, where: str, add: Any, *, param: str | None = None, decoded: bool = False
 ) -> bool:
     """Instruction flags on one (skeleton) text; True when any high one fired."""
     fired = False
-    for flag_id, pattern in (("F102", _TAG), ("F103", _OVERRIDE), ("F104", _CONCEAL), ("F106", _CROSS_TOOL)):
-        m = _first(pattern, text)
+    text = scan.text
+    *instructions, secret_path, secret_words, destination = may_match_all(_TEXT_SCREENS, scan)
+    for (flag_id, pattern), may in zip(_INSTRUCTIONS, instructions, strict=True):
+        m = _first(pattern, text) if may else None
         if m:
             add(flag_id, f"{where}: {_excerpt(text, m)}")
             fired = True
-    m = _exfiltration(text, param)
+    m = _exfiltration(text, param, secret_path, secret_words) if secret_path or secret_words else None
     if m:
         add("F105", f"{where}: {_excerpt(text, m, 80, 80)}")
         fired = True
-    m = _redirect(text)
+    m = _redirect(text) if destination else None
     if m:
         add("F106", f"{where}: {_excerpt(text, m, 60, 60)}")
         fired = True
@@ -388,18 +446,21 @@ def _span(text: str, m: re.Match[str], width: int = 200) -> str:
     return text[left + 1 if left != -1 else start : min(rights) if rights else end]
 
 
-def _exfiltration(text: str, param: str | None) -> re.Match[str] | None:
+def _exfiltration(
+    text: str, param: str | None, secret_path: bool = True, secret_words: bool = True
+) -> re.Match[str] | None:
     """A secret file with a read/move verb and an order or a sink; other secrets need a move and a sink.
 
     A credential going into a parameter named for it (``api_key``) is ordinary use, not a leak.
+    ``secret_path``/``secret_words``: False when that pattern cannot match (its screen said so).
     """
-    for i, m in enumerate(_SECRET_PATH.finditer(text)):
+    for i, m in enumerate(_SECRET_PATH.finditer(text) if secret_path else ()):
         if i >= _MAX_HITS:
             break
         ctx = _span(text, m)
         if (_MOVE.search(ctx) or _READ.search(ctx)) and (_ORDER.search(ctx) or _sink(ctx, param, False)):
             return m
-    for i, m in enumerate(_SECRET_WORDS.finditer(text)):
+    for i, m in enumerate(_SECRET_WORDS.finditer(text) if secret_words else ()):
         if i >= _MAX_HITS:
             break
         ctx = _span(text, m)
@@ -449,7 +510,12 @@ def _printable(data: bytes) -> str | None:
 
 
 def _check_encoded(text: str, where: str, add: Any) -> None:
-    for i, m in enumerate(_B64.finditer(text)):
+    # A blob holds no whitespace and what borders it is whitespace or not of its alphabet: the
+    # patterns find the same blobs, in the same order, in the long whitespace-free stretches alone.
+    stretches = [s for s in text.split() if len(s) >= _BLOB_MIN]
+    if not stretches:
+        return
+    for i, m in enumerate(chain.from_iterable(map(_B64.finditer, stretches))):
         if i >= _MAX_HITS:
             break
         blob = m.group()
@@ -460,7 +526,7 @@ def _check_encoded(text: str, where: str, add: Any) -> None:
         except (binascii.Error, ValueError):
             data = b""
         _report_blob("base64", blob, _printable(data) if data else None, _B64_OPAQUE, where, add)
-    for i, m in enumerate(_HEX.finditer(text)):
+    for i, m in enumerate(chain.from_iterable(map(_HEX.finditer, stretches))):
         if i >= _MAX_HITS:
             break
         blob = m.group()
@@ -473,7 +539,7 @@ def _check_encoded(text: str, where: str, add: Any) -> None:
 
 def _report_blob(kind: str, blob: str, plain: str | None, opaque: int, where: str, add: Any) -> None:
     if plain is not None:
-        if _check_instructions(skeleton(plain), f"{where} ({kind}-decoded)", lambda _i, _e: None,
+        if _check_instructions(ScreenText(skeleton(plain)), f"{where} ({kind}-decoded)", lambda _i, _e: None,
                                decoded=True):
             add("F108", f"{where}: {kind} {show(blob, 24)} decodes to '{show(plain, 100)}'")
         else:
@@ -486,25 +552,33 @@ def _report_blob(kind: str, blob: str, plain: str | None, opaque: int, where: st
 # Capabilities (low: informational)
 
 
-def _check_capabilities(name: str, description: str, params: list[str], add: Any) -> None:
-    words = split_name(name)
+def _check_capabilities(
+    name: str, name_words: list[str] | None, head: ScreenText, params: list[str], add: Any
+) -> None:
+    """``head``: the skeleton of the description's first ``_CAPABILITY_HEAD`` characters."""
+    words = split_name(name) if name_words is None else name_words
     wset = set(words)
     pset = {p.lower() for p in params}
-    head = skeleton(description[:4000])
+
+    def found(pattern: re.Pattern[str], text: ScreenText = head) -> bool:
+        return _CAPABILITY_SCREENS[id(pattern)].search(text) is not None
+
     exec_hit = (wset & _EXEC_WORDS) or ("run" in wset and wset & _RUN_OBJECTS) or pset & _EXEC_PARAMS
-    if exec_hit or _EXEC_TEXT.search(head):
+    if exec_hit or found(_EXEC_TEXT):
         add("F150", _cap_evidence(name, pset & _EXEC_PARAMS))
-    if (wset & _FILE_WORDS) or pset & _FILE_PARAMS or _FILE_TEXT.search(head):
+    if (wset & _FILE_WORDS) or pset & _FILE_PARAMS or found(_FILE_TEXT):
         add("F151", _cap_evidence(name, pset & _FILE_PARAMS))
-    fetches = wset & _NET_WORDS or _NET_TEXT.search(head)
-    if (pset & _URL_PARAMS and fetches) or ({"http", "fetch"} & wset and {"url", "request"} & wset):
+    # Cheap set tests first: the text is searched only when its answer can matter.
+    fetches = pset & _URL_PARAMS and (wset & _NET_WORDS or found(_NET_TEXT))
+    if fetches or ({"http", "fetch"} & wset and {"url", "request"} & wset):
         add("F152", _cap_evidence(name, pset & _URL_PARAMS))
     if wset & _CRED_WORDS or ({"api", "key"} <= wset) or pset & _CRED_PARAMS:
         add("F153", _cap_evidence(name, pset & _CRED_PARAMS))
-    pays = wset & _PAY_WORDS and (wset - {"transfer", "checkout", "invoice"} or _MONEY.search(head))
-    if pays or (_MONEY.search(head[:500]) and wset & {"send", "create", "transfer", "make"}):
+    pays = wset & _PAY_WORDS and (wset - {"transfer", "checkout", "invoice"} or found(_MONEY))
+    sends = wset & {"send", "create", "transfer", "make"}
+    if pays or (sends and found(_MONEY, ScreenText(head.text[:500]))):
         add("F154", _cap_evidence(name, set()))
-    as_user = words and words[0] in {"send", "post", "reply", "tweet"} and _ON_BEHALF.search(head)
+    as_user = words and words[0] in {"send", "post", "reply", "tweet"} and found(_ON_BEHALF)
     if (wset & _MSG_VERBS and wset & _MSG_OBJECTS) or as_user:
         add("F155", _cap_evidence(name, set()))
 

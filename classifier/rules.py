@@ -16,12 +16,14 @@ judges the definition alone and annotations are weighed in ``classifier.classify
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
+from itertools import islice
 from typing import Any, Final
 
-from classifier.tokens import MAX_TEXT, clean, split_name, tool_words, words
+from classifier.screen import Screen, ScreenText
+from classifier.tokens import MAX_TEXT, clean, name_words, split_name, words
 
 __all__ = [
     "DESTRUCTIVE",
@@ -188,11 +190,21 @@ READ_VERBS: Final = _w(
 
 
 def _verb(word: str, lexicon: frozenset[str]) -> str | None:
-    if word in lexicon:
-        return word
-    if word.endswith("s") and word[:-1] in lexicon:
-        return word[:-1]
-    return None
+    """``word`` if it is in ``lexicon``, else its singular (``deletes`` -> ``delete``) if that is."""
+    forms = _VERB_FORMS.get(lexicon)
+    if forms is None:
+        forms = _VERB_FORMS[lexicon] = _verb_forms(lexicon)
+    return forms.get(word)
+
+
+def _verb_forms(lexicon: frozenset[str]) -> dict[str, str]:
+    """Every word ``_verb`` accepts for ``lexicon``, with what it returns: one lookup per word."""
+    forms = {w + "s": w for w in lexicon}
+    forms.update((w, w) for w in lexicon)  # a word of the lexicon is itself, even if it ends in s
+    return forms
+
+
+_VERB_FORMS: dict[frozenset[str], dict[str, str]] = {}
 
 
 # --- what a rule looks at ---------------------------------------------------------------------
@@ -212,8 +224,11 @@ class ToolView:
     annotations: Mapping[str, Any]
     #: Index in ``words`` of the leading verb: 1 after a product prefix (``zpa_create_group``).
     lead: int = 0
-    #: Results of description searches that several rules share (see ``_search``).
-    memo: dict[re.Pattern[str], bool] = field(default_factory=dict)
+    #: Results of description searches that several rules share, by ``id`` of the pattern
+    #: (hashing a compiled pattern hashes its whole program; see ``_search``).
+    memo: dict[int, bool] = field(default_factory=dict)
+    #: ``text`` prepared for screens (see ``_text_scan``).
+    scan: ScreenText | None = None
 
 
 _PARAM_SPLIT = re.compile(r"[^a-z0-9]+")
@@ -229,6 +244,11 @@ def _param_words(pname: str) -> tuple[str, ...]:
     return tuple(w for w in _PARAM_SPLIT.split(pname) if w)
 
 
+def param_words(pname: str) -> tuple[str, ...]:
+    """The words of a normalised parameter name (``ToolView.params`` keys), in order."""
+    return _param_words(pname)
+
+
 def _lead(ws: list[str]) -> int:
     """1 when the name starts with a product or namespace word and its second word is a plain verb
     (``zpa_create_segment_group``, ``gitlab_delete_branch``), else 0."""
@@ -241,12 +261,33 @@ def _lead(ws: list[str]) -> int:
 
 def _search(v: ToolView, rx: re.Pattern[str]) -> bool:
     """``rx`` found in the description, searched once per tool however many rules ask."""
-    found = v.memo.get(rx)
+    key = id(rx)
+    found = v.memo.get(key)
     if found is None:
-        needs = _NEEDS.get(rx)
-        possible = not needs or any(lit in v.text for lit in needs)
-        found = v.memo[rx] = possible and rx.search(v.text) is not None
+        needs, screen = _searched(rx)
+        text = v.text
+        possible = (not needs or any(map(text.__contains__, needs))) and screen.may_match(_text_scan(v))
+        found = v.memo[key] = possible and rx.search(text) is not None
     return found
+
+
+#: By ``id`` of a pattern given to ``_search`` (a module constant): its ``_NEEDS`` and its screen.
+_SEARCHED: dict[int, tuple[tuple[str, ...] | None, Screen]] = {}
+
+
+def _searched(rx: re.Pattern[str]) -> tuple[tuple[str, ...] | None, Screen]:
+    got = _SEARCHED.get(id(rx))
+    if got is None:
+        got = _SEARCHED[id(rx)] = (_NEEDS.get(rx), Screen(rx))
+    return got
+
+
+def _text_scan(v: ToolView) -> ScreenText:
+    """The description for screens; its words are ``text_words`` when the text is plain ASCII
+    (``words()`` then reads exactly ``text``)."""
+    if v.scan is None:
+        v.scan = ScreenText(v.text, set(v.text_words) if v.text.isascii() else None)
+    return v.scan
 
 
 def view(
@@ -257,30 +298,34 @@ def view(
 ) -> ToolView:
     text = clean(description[:MAX_TEXT]).lower() if description else ""
     params: dict[str, str] = {}
-    props = input_schema.get("properties") if isinstance(input_schema, Mapping) else None
-    if isinstance(props, Mapping):
-        for key, spec in list(props.items())[:200]:
-            desc = spec.get("description") if isinstance(spec, Mapping) else None
+    props = input_schema.get("properties") if _is_mapping(input_schema) else None
+    if _is_mapping(props):
+        for key, spec in islice(props.items(), 200):  # type: ignore[union-attr]
+            desc = spec.get("description") if _is_mapping(spec) else None
             params[_param_name(str(key))] = desc[:500].lower() if isinstance(desc, str) else ""
     param_words = frozenset(w for p in params for w in _param_words(p))
-    ws = tool_words(name)
+    all_words, ws = name_words(name)
     return ToolView(
         name=name,
-        name_words=split_name(name),
+        name_words=all_words,
         words=ws,
         lead=_lead(ws),
         text=text,
         text_words=words(text),
         params=params,
         param_words=param_words,
-        annotations=annotations if isinstance(annotations, Mapping) else {},
+        annotations=annotations if _is_mapping(annotations) else {},  # type: ignore[arg-type]
     )
+
+
+def _is_mapping(value: object) -> bool:
+    return type(value) is dict or isinstance(value, Mapping)  # the exact test first: ABC checks are slow
 
 
 # --- checks: one function per rule id, each yields the values for its message ----------------
 
 Values = dict[str, str]
-Check = Callable[[ToolView], Iterator[Values]]
+Check = Callable[[ToolView], Iterable[Values]]
 _CHECKS: dict[str, Check] = {}
 
 
@@ -480,13 +525,18 @@ def _phrase_check(
     """A description phrase rule. ``needs``: literal substrings of which every match contains
     one, checked first because a substring test is far cheaper than the regular expression."""
     rx = re.compile(pattern)
+    screen = None if start else Screen(rx)  # a match at the start fails fast without one
 
-    def check(v: ToolView) -> Iterator[Values]:
-        if not v.text or (needs and not any(lit in v.text for lit in needs)):
-            return
-        m = rx.match(v.text.lstrip(" \t\n*#>-_`'\"")) if start else rx.search(v.text)
+    def check(v: ToolView) -> Iterable[Values]:
+        text = v.text
+        if not text or (needs and not any(map(text.__contains__, needs))):
+            return ()
+        if screen is not None and not screen.may_match(_text_scan(v)):
+            return ()
+        m = rx.match(text.lstrip(" \t\n*#>-_`'\"")) if start else rx.search(text)
         if m and not (unless and _search(v, unless)):
-            yield {"phrase": " ".join(m.group(0).split())}
+            return ({"phrase": " ".join(m.group(0).split())},)
+        return ()
 
     return check
 
@@ -617,11 +667,10 @@ _DRY = _w("dry_run dryrun preview_only validate_only plan_only")
 
 
 def _param_check(names: frozenset[str]) -> Check:
-    def check(v: ToolView) -> Iterator[Values]:
-        for p in v.params:
-            if p in names:
-                yield {"param": p}
-                return
+    def check(v: ToolView) -> Iterable[Values]:
+        if names.isdisjoint(v.params):
+            return ()
+        return ({"param": next(p for p in v.params if p in names)},)
 
     return check
 
@@ -820,7 +869,14 @@ _DEFINITION_CHECKS: Final = tuple((r, c) for r, c in _ALL_CHECKS if r.id not in 
 def evaluate(v: ToolView, *, annotations: bool = True) -> list[Hit]:
     """Every rule hit on a prepared tool, in table order."""
     return [
-        Hit(rule, rule.render(**values))
+        _hit(rule.id, tuple(values.items()))
         for rule, check in (_ALL_CHECKS if annotations else _DEFINITION_CHECKS)
         for values in check(v)
     ]
+
+
+@lru_cache(maxsize=16384)
+def _hit(rule_id: str, values: tuple[tuple[str, str], ...]) -> Hit:
+    """One hit per rule and message values (hits are immutable: a verb's hit is rendered once)."""
+    rule = RULES_BY_ID[rule_id]
+    return Hit(rule, rule.render(**dict(values)))

@@ -18,11 +18,15 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from heapq import nlargest
 from itertools import chain, repeat
-from math import exp
+from math import exp, sqrt
 from pathlib import Path
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final, NamedTuple
 
 from classifier.errors import ClassifierError
+from classifier.features import GRAM_WEIGHT, char_grams
+
+if TYPE_CHECKING:
+    from classifier.features import Block, SplitBlocks
 
 __all__ = ["ARTIFACT_PATH", "Matched", "Scorer", "load_scorer"]
 
@@ -89,8 +93,9 @@ class Scorer:
         return [(name, push) for push, name in best]
 
 
-    def _numpy(self) -> Any:
-        """Feature index, weight matrix (a zero last row for unknown features) and push matrix."""
+    def _numpy(self) -> _Arrays:
+        """Feature index, weight matrix (a zero last row for unknown features), push matrix,
+        the index split by feature prefix, and each feature's rank in name order."""
         if self._arrays is None:
             import numpy as np
 
@@ -101,33 +106,115 @@ class Scorer:
                 w[:-1] = np.array([self.weights[k] for k in names], dtype=float)
             total = (w[:, 0] + w[:, 1]) + w[:, 2]
             push = np.stack([1.5 * w[:, i] - 0.5 * total for i in range(3)], axis=1)
-            self._arrays = (np, index, w, push)
+            by_prefix: dict[str, dict[str, int]] = {}
+            for i, k in enumerate(names):
+                prefix, colon, rest = k.partition(":")
+                by_prefix.setdefault(prefix + colon, {})[rest] = i
+            rank = np.zeros(len(names) + 1, dtype=np.intp)
+            rank[sorted(range(len(names)), key=names.__getitem__)] = np.arange(len(names))
+            grams = {_gram_code(g): i for g, i in by_prefix.get("c:", {}).items() if _codable(g)}
+            gram_codes = np.array(sorted(grams), dtype=np.uint64)
+            gram_cols = np.array([grams[c] for c in sorted(grams)], dtype=np.intp)
+            self._arrays = _Arrays(np, names, index, w, push, by_prefix, rank, gram_codes, gram_cols)
         return self._arrays
 
-    def _flatten(self, feats: list[Mapping[str, float]]) -> tuple[Any, Any, Any, Any, list[str]]:
-        np, index, _, _ = self._numpy()
-        unknown = len(index)
+    def _flatten(self, feats: list[Mapping[str, float]]) -> _Flat:
+        a = self._numpy()
+        np, index, unknown = a.np, a.index, len(a.names)
         names = [k for f in feats for k in f]
-        idx = np.fromiter(map(index.get, names, repeat(unknown)), dtype=np.intp, count=len(names))
+        cols = np.fromiter(map(index.get, names, repeat(unknown)), dtype=np.intp, count=len(names))
         vals = np.fromiter(chain.from_iterable(f.values() for f in feats), dtype=float, count=len(names))
-        rows = np.repeat(np.arange(len(feats), dtype=np.intp), [len(f) for f in feats])
-        return idx, vals, rows, unknown, names
+        return _Flat(cols, vals, np.array([len(f) for f in feats], dtype=np.intp))
 
-    def score_many(self, feats: list[Mapping[str, float]]) -> tuple[list[list[float]], Any]:
+    def _flatten_blocks(self, tools: list[list[Block]]) -> _Flat:
+        a = self._numpy()
+        np, by_prefix, unknown = a.np, a.by_prefix, len(a.names)
+        cols: list[int] = []
+        values: list[float] = []
+        sizes: list[int] = []
+        lengths: list[int] = []
+        none: dict[str, int] = {}
+        for blocks in tools:
+            length = 0
+            for prefix, items, value in blocks:
+                cols.extend(map(by_prefix.get(prefix, none).get, items, repeat(unknown)))
+                values.append(value)
+                sizes.append(len(items))
+                length += len(items)
+            lengths.append(length)
+        vals = np.repeat(np.array(values, dtype=float), np.array(sizes, dtype=np.intp))
+        cols_array = np.fromiter(cols, dtype=np.intp, count=len(cols))
+        return _Flat(cols_array, vals, np.array(lengths, dtype=np.intp))
+
+    def score_many(self, feats: list[Mapping[str, float]]) -> tuple[list[list[float]], _Flat]:
         """``score(f)[0]`` for every feature dict, as one sparse product (same sums, same order).
 
         Also returns the flattened features, for ``top_many``.
         """
-        np, _, w, _ = self._numpy()
         flat = self._flatten(feats)
-        idx, vals = flat[:2]
-        n = len(feats)
-        # The intercept first in each row, then the features in dict order: Python's sum order.
-        starts = np.cumsum([0] + [len(f) for f in feats[:-1]])
-        slots = np.repeat(np.arange(n, dtype=np.intp), np.diff(np.append(starts, len(idx))) + 1)
+        return self._probs(flat), flat
+
+    def score_blocks(self, tools: list[SplitBlocks]) -> tuple[list[list[float]], _Flat]:
+        """``score_many`` of the features given as blocks (``features.split_blocks``): the same
+        numbers, without building each feature's name, and the names' n-grams all at once."""
+        np = self._numpy().np
+        before = self._flatten_blocks([t[0] for t in tools])
+        grams = self._gram_block(np, [t[1] for t in tools])
+        after = self._flatten_blocks([t[2] for t in tools])
+        flat = _interleave(np, (before, grams, after))
+        return self._probs(flat), flat
+
+    def _gram_block(self, np: Any, texts: list[str]) -> _Flat:
+        """The ``c:`` block of every row: the texts' 3-, 4- and 5-grams, each n in turn, in order of
+        first occurrence, ``GRAM_WEIGHT / sqrt(count)`` each (``features.feature_blocks``).
+
+        ASCII texts are read as bytes, an n-gram as an integer (its bytes after a marker of n), and
+        looked up in the model's sorted n-gram codes; other texts take the path of one tool.
+        """
+        a = self._numpy()
+        plain = [i for i, t in enumerate(texts) if t.isascii()]
+        rows, codes = _gram_codes(np, [texts[i] for i in plain])
+        rows = np.array(plain, dtype=np.intp)[rows] if len(rows) else rows
+        found = np.searchsorted(a.gram_codes, codes).clip(max=max(len(a.gram_codes) - 1, 0))
+        known = a.gram_codes[found] == codes if len(a.gram_codes) else np.zeros(len(codes), dtype=bool)
+        cols = np.where(known, a.gram_cols[found] if len(a.gram_cols) else 0, len(a.names))
+        counts = np.bincount(rows, minlength=len(texts))
+        vals = GRAM_WEIGHT / np.sqrt(counts[rows].astype(float))
+        other = [i for i, t in enumerate(texts) if not t.isascii()]
+        if other:  # rare: a name with letters outside ASCII
+            vocab = a.by_prefix.get("c:", {})
+            more_rows: list[int] = []
+            more_cols: list[int] = []
+            more_vals: list[float] = []
+            for i in other:
+                items = dict.fromkeys(char_grams(texts[i]))
+                more_rows += [i] * len(items)
+                more_cols.extend(map(vocab.get, items, repeat(len(a.names))))
+                more_vals += [GRAM_WEIGHT / sqrt(len(items))] * len(items)
+            rows = np.concatenate([rows, np.array(more_rows, dtype=np.intp)])
+            cols = np.concatenate([cols, np.array(more_cols, dtype=np.intp)])
+            vals = np.concatenate([vals, np.array(more_vals, dtype=float)])
+            order = np.argsort(rows, kind="stable")
+            rows, cols, vals = rows[order], cols[order], vals[order]
+        return _Flat(cols.astype(np.intp), vals, np.bincount(rows, minlength=len(texts)).astype(np.intp))
+
+    def _probs(self, flat: _Flat) -> list[list[float]]:
+        a = self._numpy()
+        np = a.np
+        n = len(flat.lengths)
+        if not n:
+            return []
+        # Each row's sum starts with its intercept, then adds its features in order: Python's order.
+        rows = np.repeat(np.arange(n, dtype=np.intp), flat.lengths)
+        first = np.cumsum(flat.lengths + 1) - (flat.lengths + 1)  # where each row's intercept goes
+        feature_slots = np.arange(len(flat.cols), dtype=np.intp) + rows + 1
+        slots = np.repeat(np.arange(n, dtype=np.intp), flat.lengths + 1)
+        weighted = a.w[flat.cols] * flat.vals[:, None]
+        terms = np.empty(len(slots))
         z = []
         for k in range(3):
-            terms = np.insert(w[idx, k] * vals, starts, self.intercept[k])
+            terms[first] = self.intercept[k]
+            terms[feature_slots] = weighted[:, k]
             z.append(np.bincount(slots, weights=terms, minlength=n).tolist())
         b = self.beta
         out = []
@@ -137,39 +224,120 @@ class Scorer:
             e = [exp(x - top) for x in zz]
             s = e[0] + e[1] + e[2]
             out.append([x / s for x in e])
-        return out, flat
+        return out
 
-    def top_many(self, flat: Any, labels: list[int], k: int = 3) -> list[list[tuple[str, float]]]:
-        """``top_features`` of every row of ``flat`` (from ``score_many``) towards its label."""
-        np, _, _, pw = self._numpy()
-        idx, vals, rows, unknown, names = flat
+    def top_many(self, flat: _Flat, labels: list[int], k: int = 3) -> list[list[tuple[str, float]]]:
+        """``top_features`` of every row of ``flat`` (from ``score_many``) towards its label.
+
+        ``k`` rounds over all rows at once: each takes every row's largest remaining positive
+        push, the larger name first among equal pushes (``nlargest``'s order, ties included).
+        """
+        a = self._numpy()
+        np, names, unknown = a.np, a.names, len(a.names)
         n = len(labels)
-        lab = np.array(labels, dtype=np.intp)
-        push = vals * pw[idx, lab[rows]]
-        keep = np.flatnonzero((push > 0) & (idx != unknown))
-        push_k, rows_k = push[keep], rows[keep]
-        order = np.lexsort((-push_k, rows_k))
-        keep, push_k, rows_k = keep[order], push_k[order], rows_k[order]
-        starts = np.searchsorted(rows_k, np.arange(n + 1)).tolist()
-        keep_l, push_l = keep.tolist(), push_k.tolist()
-        out: list[list[tuple[str, float]]] = []
-        for r in range(n):
-            a, e = starts[r], starts[r + 1]
-            if e - a > k and push_l[a + k - 1] == push_l[a + k]:
-                # A tie at the cut: let nlargest break it by name, as ``top_features`` does.
-                best = nlargest(k, [(push_l[j], names[keep_l[j]]) for j in range(a, e)])
-                out.append([(name, p) for p, name in best])
-            else:
-                top = [(names[keep_l[j]], push_l[j]) for j in range(a, min(e, a + k))]
-                if len(top) > 1:
-                    # Equal pushes inside the top k: nlargest puts the larger name first.
-                    top.sort(key=_by_push_then_name, reverse=True)
-                out.append(top)
+        out: list[list[tuple[str, float]]] = [[] for _ in range(n)]
+        rows = np.repeat(np.arange(n, dtype=np.intp), flat.lengths)
+        push = flat.vals * a.push.ravel()[flat.cols * 3 + np.array(labels, dtype=np.intp)[rows]]
+        keep = np.flatnonzero((push > 0) & (flat.cols != unknown))
+        if not len(keep):
+            return out
+        push, rows, cols = push[keep], rows[keep], flat.cols[keep]  # rows ascending
+        rank = a.rank[cols]
+        counts = np.bincount(rows, minlength=n)
+        present = counts[counts > 0]
+        starts = np.cumsum(present) - present  # where each row with pushes begins
+        segment = np.repeat(np.arange(len(present), dtype=np.intp), present)
+        for _ in range(k):
+            best = np.maximum.reduceat(push, starts)
+            is_best = (push == best[segment]) & (push > 0)
+            best_rank = np.maximum.reduceat(np.where(is_best, rank, -1), starts)
+            chosen = np.flatnonzero(is_best & (rank == best_rank[segment]))
+            if not len(chosen):
+                break
+            taken = zip(rows[chosen].tolist(), cols[chosen].tolist(), push[chosen].tolist(), strict=True)
+            for r, c, p in taken:
+                out[r].append((names[c], p))
+            push[chosen] = 0.0  # taken: no longer positive
         return out
 
 
-def _by_push_then_name(t: tuple[str, float]) -> tuple[float, str]:
-    return t[1], t[0]
+class _Arrays(NamedTuple):
+    np: Any
+    names: list[str]
+    index: dict[str, int]
+    w: Any
+    push: Any
+    by_prefix: dict[str, dict[str, int]]
+    rank: Any
+    #: The model's ``c:`` n-grams as sorted integer codes (``_gram_code``), and their columns.
+    gram_codes: Any
+    gram_cols: Any
+
+
+class _Flat(NamedTuple):
+    """Features of many tools, one row after another: column (unknown: the zero row), value,
+    and the number of features of each row."""
+
+    cols: Any
+    vals: Any
+    lengths: Any
+
+
+def _codable(gram: str) -> bool:
+    return gram.isascii() and 3 <= len(gram) <= 5
+
+
+def _gram_code(gram: str) -> int:
+    """An ASCII n-gram (3 <= n <= 5) as one integer: n, then its bytes (n marks the length)."""
+    code = len(gram)
+    for byte in gram.encode("ascii"):
+        code = code << 8 | byte
+    return code
+
+
+def _gram_codes(np: Any, texts: list[str]) -> tuple[Any, Any]:
+    """(row, code) of every distinct n-gram of each ASCII text, in ``char_grams`` order of first
+    occurrence: row by row, the 3-grams by position, then the 4-grams, then the 5-grams."""
+    if not texts:
+        return np.zeros(0, dtype=np.intp), np.zeros(0, dtype=np.uint64)
+    data = np.frombuffer("".join(texts).encode("ascii"), dtype=np.uint8).astype(np.uint64)
+    lengths = np.fromiter(map(len, texts), dtype=np.intp, count=len(texts))
+    starts = np.cumsum(lengths) - lengths
+    all_rows, all_codes = [], []
+    for size in (3, 4, 5):
+        count = np.maximum(lengths - size + 1, 0)
+        rows = np.repeat(np.arange(len(texts), dtype=np.intp), count)
+        at = np.arange(len(rows), dtype=np.intp) - np.repeat(np.cumsum(count) - count, count) + starts[rows]
+        code = np.full(len(rows), size, dtype=np.uint64)
+        for k in range(size):
+            code = (code << np.uint64(8)) | data[at + k]
+        all_rows.append(rows)
+        all_codes.append(code)
+    rows = np.concatenate(all_rows)
+    codes = np.concatenate(all_codes)
+    order = np.argsort(rows, kind="stable")  # each row: its 3-grams, 4-grams, 5-grams in turn
+    rows, codes = rows[order], codes[order]
+    # Codes stay below 2**43: the row above them makes every (row, n-gram) pair one integer.
+    _, first = np.unique((rows.astype(np.uint64) << np.uint64(43)) | codes, return_index=True)
+    first.sort()
+    return rows[first], codes[first]
+
+
+def _interleave(np: Any, parts: tuple[_Flat, ...]) -> _Flat:
+    """One row after another, each row's features from every part in turn."""
+    lengths = sum(p.lengths for p in parts)
+    cols = np.empty(int(lengths.sum()), dtype=np.intp)
+    vals = np.empty(len(cols))
+    offset = np.cumsum(lengths) - lengths
+    n = len(lengths)
+    for p in parts:
+        rows = np.repeat(np.arange(n, dtype=np.intp), p.lengths)
+        row_starts = np.repeat(np.cumsum(p.lengths) - p.lengths, p.lengths)
+        at = offset[rows] + np.arange(len(p.cols), dtype=np.intp) - row_starts
+        cols[at] = p.cols
+        vals[at] = p.vals
+        offset = offset + p.lengths
+    return _Flat(cols, vals, lengths)
 
 
 _CACHE: dict[Path, Scorer] = {}

@@ -13,7 +13,7 @@ import re
 import unicodedata
 from functools import lru_cache
 
-__all__ = ["MAX_TEXT", "clean", "name_segments", "split_name", "tool_words", "words"]
+__all__ = ["MAX_TEXT", "clean", "name_segments", "name_words", "split_name", "tool_words", "words"]
 
 #: Longest description prefix used for features; a 10 MB description costs no more than this.
 MAX_TEXT = 4000
@@ -75,6 +75,18 @@ def name_segments(name: str) -> list[list[str]]:
 def tool_words(name: str) -> list[str]:
     """Words of the tool's own part, after any client or server prefix."""
     return name_segments(name)[-1]
+
+
+def name_words(name: str) -> tuple[list[str], list[str]]:
+    """``(split_name(name), tool_words(name))``, splitting a plain ASCII name only once.
+
+    The segment separators are never inside a word, and ``clean`` leaves ASCII as it is: the
+    words of the whole name are the words of its segments, one after the other.
+    """
+    if not name.isascii():
+        return split_name(name), tool_words(name)
+    segments = [split_name(part) for part in _SEGMENT.split(name)]
+    return [w for s in segments for w in s], next((s for s in reversed(segments) if s), [])
 
 
 def words(text: str | None, limit: int = MAX_TEXT) -> list[str]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 import subprocess
 import sys
@@ -133,6 +134,16 @@ def test_classify_many_in_parallel_equals_serial() -> None:
     ]
 
 
+@pytest.mark.parametrize("bad_at", [10, 5990])
+def test_classify_many_in_parallel_raises_a_bad_tool_and_leaves_no_child(bad_at: int) -> None:
+    tools: list[dict[str, object]] = [{"name": f"get_item_{i}"} for i in range(6000)]
+    tools[bad_at] = {"name": " "}
+    with pytest.raises(InvalidInput, match="empty"):
+        classify_many(tools, workers=2)
+    with pytest.raises(ChildProcessError):
+        os.waitpid(-1, os.WNOHANG)  # every forked child was reaped
+
+
 def test_batch_scoring_equals_one_by_one_bit_for_bit() -> None:
     # classify_many scores with numpy in one pass; classify in plain Python: same sums, same order.
     rows = [r for p in sorted(TRAIN_DIR.glob("*.jsonl"))[:6] for r in load_rows(p)]
@@ -142,6 +153,16 @@ def test_batch_scoring_equals_one_by_one_bit_for_bit() -> None:
         one = classify(row["name"], row.get("description"), row.get("input_schema"), ignore_annotations=True)
         assert c.to_dict() == one.to_dict(), row["name"]
     assert classify_many([]) == []
+
+
+def test_batch_equals_one_by_one_for_odd_names() -> None:
+    # Batch scoring reads ASCII names' n-grams as bytes; other names take the one-tool path.
+    names = ["a", "ab", "get", "get_user", "получить_погоду", "get_погоду_now", "🔥delete🔥", "x_y_z_1_2",
+             "GitHub:create_issue", "mcp__gh__deleteRepoHTTP2", "ｄｅｌｅｔｅ＿ｕｓｅｒ", "del\u200bete"]
+    rows = [{"name": n, "description": d} for n in names for d in (None, "Deletes the user. Lists é.")]
+    got = classify_many(rows, workers=1)
+    for row, c in zip(rows, got, strict=True):
+        assert c.to_dict() == classify(row["name"], row["description"]).to_dict(), row["name"]
 
 
 def test_version_names_ruleset_artifact_and_code() -> None:

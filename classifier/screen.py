@@ -1,0 +1,483 @@
+"""Screens: cheap tests that must pass before a regular expression can match a text.
+
+Most texts match none of the long instruction or phrase patterns, yet ``re`` tries every
+position of the text against every alternative. A screen is derived from the pattern itself:
+the words and literal strings that any match must contain (``\\bignore\\s+previous`` needs the
+words "ignore" and "previous"), combined with and/or as the pattern combines them, and tested
+against the set of the text's words (one lookup each) or with ``in``. When the screen fails
+the pattern cannot match, so skipping the search changes nothing; when it passes, the pattern
+runs as before. Derivation is conservative: whatever it does not understand needs nothing.
+
+A literal counts as a word only where the pattern fixes both its ends (``\\b``, a space, a
+non-word character); the text's words are its runs of letters and digits (``_`` separates,
+so a word literal with ``_`` needs each of its parts). Case-insensitive patterns are screened
+on ``fold(text)``: ``lower()`` plus the four non-ASCII letters that ``re.IGNORECASE`` equates
+with ASCII ones (İ ı ſ K); neither changes which characters are word characters.
+
+Screens derive themselves after a few uses, so that one cold ``classify`` pays nothing.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Iterator
+from itertools import product
+from typing import Any, Final
+
+__all__ = ["Screen", "ScreenText", "fold", "may_match_all", "prepare_all"]
+
+#: Uses after which a screen derives itself (a cold single classification stays as it was).
+DERIVE_AFTER: Final = 8
+_MAX_STRINGS: Final = 64
+_MAX_REPEAT_EXPANDED: Final = 3
+_ALNUM: Final = re.compile(r"[^\W_]+")
+_FOLD: Final = str.maketrans({"\u0130": "i", "\u0131": "i", "\u017f": "s", "\u212a": "k"})
+_COMMON_WORDS: Final = (
+    "a an the to of in on for and or is are be it its this that with as at by from you your not no "
+    "all any if use used using user users data do does can will may must should also when new only "
+    "other has have need set get list tool tools file files name type value before after first each "
+    "every one more than then there which what how such these those into out up about message system "
+    "context local access api key time"
+)
+#: Words in most descriptions: poor keys (see ``_cost``).
+_COMMON: Final = frozenset(_COMMON_WORDS.split(" "))
+
+
+def fold(text: str) -> str:
+    """Lower case as ``re.IGNORECASE`` sees it, for screening case-insensitive patterns."""
+    return text.lower() if text.isascii() else text.translate(_FOLD).lower()
+
+
+class ScreenText:
+    """A text with what screens read, computed on first need: its fold and the words of each."""
+
+    __slots__ = ("folded", "folded_words", "text", "words")
+
+    def __init__(
+        self,
+        text: str,
+        words: frozenset[str] | set[str] | None = None,
+        folded: tuple[str, set[str] | frozenset[str]] | None = None,
+    ) -> None:
+        """``words``: the alphanumeric runs of ``text``, ``folded``: ``fold(text)`` and its runs,
+        when the caller has them already."""
+        self.text = text
+        self.words = words
+        self.folded, self.folded_words = folded if folded is not None else (None, None)
+
+    def view(self, ignore_case: bool) -> tuple[str, set[str] | frozenset[str]]:
+        """The text a screen reads and its words: as it is, or folded for a case-insensitive pattern."""
+        if not ignore_case:
+            if self.words is None:
+                self.words = set(_ALNUM.findall(self.text))
+            return self.text, self.words
+        if self.folded_words is None:
+            self.folded = fold(self.text)
+            self.folded_words = set(_ALNUM.findall(self.folded))
+        return self.folded, self.folded_words  # type: ignore[return-value]
+
+
+# --- conditions ---------------------------------------------------------------------------------
+# A condition is True (nothing needed), ("w", word), ("s", substring), ("&", parts) or ("|", parts).
+
+Cond = Any
+_TRUE: Final = True
+
+
+def _and(parts: list[Cond]) -> Cond:
+    out: list[Cond] = []
+    for p in parts:
+        if p is _TRUE:
+            continue
+        out.extend(p[1] if p[0] == "&" else (p,))
+    out = list(dict.fromkeys(out))
+    if not out:
+        return _TRUE
+    return out[0] if len(out) == 1 else ("&", tuple(out))
+
+
+def _or(parts: list[Cond]) -> Cond:
+    out: list[Cond] = []
+    for p in parts:
+        if p is _TRUE:
+            return _TRUE
+        out.extend(p[1] if p[0] == "|" else (p,))
+    out = list(dict.fromkeys(out))
+    return out[0] if len(out) == 1 else ("|", tuple(out))
+
+
+# --- derivation from the parsed pattern ---------------------------------------------------------
+
+_NONE, _EDGE, _BOUNDARY = 0, 1, 2  # what is known of the character beside a piece
+
+
+def _is_word(ch: str) -> bool:
+    return ch.isalnum() or ch == "_"
+
+
+class _Deriver:
+    def __init__(self, pattern: re.Pattern[str]) -> None:
+        import re._constants as c
+        import re._parser as parser
+
+        self.c = c
+        self.ignore_case = bool(pattern.flags & re.IGNORECASE)
+        # With ASCII or LOCALE word boundaries differ from the words of str: substrings only.
+        self.words_ok = not pattern.flags & (re.ASCII | re.LOCALE)
+        self.tree = parser.parse(pattern.pattern, pattern.flags)
+
+    def condition(self) -> Cond:
+        return self.sequence(list(self.tree.data), _NONE, _NONE)
+
+    # Finite languages: the strings a piece of pattern matches, when they are few.
+
+    def char(self, code: int) -> str | None:
+        ch = chr(code)
+        if not self.ignore_case:
+            return ch
+        return ch.lower() if ch.isascii() else None
+
+    def finite(self, op: Any, av: Any) -> set[str] | None:
+        c = self.c
+        if op is c.LITERAL:
+            ch = self.char(av)
+            return None if ch is None else {ch}
+        if op is c.IN:
+            out: set[str] = set()
+            for iop, iav in av:
+                ch = self.char(iav) if iop is c.LITERAL else None
+                if ch is None:
+                    return None
+                out.add(ch)
+            return out
+        if op is c.SUBPATTERN:
+            _, add, remove, sub = av
+            if (add | remove) & (re.IGNORECASE | re.ASCII | re.LOCALE):
+                return None
+            return self.finite_sequence(list(sub.data))
+        if op is c.BRANCH:
+            out = set()
+            for alt in av[1]:
+                lang = self.finite_sequence(list(alt.data))
+                if lang is None:
+                    return None
+                out |= lang
+            return out if len(out) <= _MAX_STRINGS else None
+        if op in (c.MAX_REPEAT, c.MIN_REPEAT, c.POSSESSIVE_REPEAT):
+            lo, hi, sub = av
+            if hi > _MAX_REPEAT_EXPANDED:
+                return None
+            body = self.finite_sequence(list(sub.data))
+            if body is None:
+                return None
+            out = set()
+            for k in range(lo, hi + 1):
+                for parts in product(body, repeat=k):
+                    out.add("".join(parts))
+                    if len(out) > _MAX_STRINGS:
+                        return None
+            return out
+        return None
+
+    def finite_sequence(self, items: list[tuple[Any, Any]]) -> set[str] | None:
+        out = {""}
+        for op, av in items:
+            lang = self.finite(op, av)
+            if lang is None or len(out) * len(lang) > _MAX_STRINGS:
+                return None
+            out = {a + b for a in out for b in lang}
+        return out
+
+    def plain_non_word(self, ch: str) -> bool:
+        # Ignoring case, a few non-ASCII non-word characters equal letters (U+0345 and iota).
+        return not _is_word(ch) and (ch.isascii() or not self.ignore_case)
+
+    # What a neighbour says about the character next to a piece.
+
+    def non_word(self, op: Any, av: Any) -> bool:
+        """True when ``op`` always matches at least one character, none a word character."""
+        c = self.c
+        if op is c.LITERAL:
+            return self.plain_non_word(chr(av))
+        if op is c.IN:
+            for iop, iav in av:
+                if iop is c.LITERAL:
+                    if not self.plain_non_word(chr(iav)):
+                        return False
+                elif not (iop is c.CATEGORY and iav in (c.CATEGORY_SPACE, c.CATEGORY_NOT_WORD)):
+                    return False
+            return bool(av)
+        if op in (c.MAX_REPEAT, c.MIN_REPEAT, c.POSSESSIVE_REPEAT):
+            lo, _, sub = av
+            return lo >= 1 and len(sub.data) == 1 and self.non_word(*sub.data[0])
+        return False
+
+    def side(self, items: list[tuple[Any, Any]], i: int, step: int, outer: int) -> int:
+        """What is known of the character beside ``items[i]`` towards ``step`` (-1 left, +1 right)."""
+        j = i + step
+        if j < 0 or j >= len(items):
+            return outer
+        op, av = items[j]
+        c = self.c
+        if op is c.AT:
+            if av is c.AT_BOUNDARY:
+                return _BOUNDARY
+            edges = (c.AT_BEGINNING, c.AT_BEGINNING_STRING) if step < 0 else (c.AT_END, c.AT_END_STRING)
+            return _EDGE if av in edges else _NONE
+        return _EDGE if self.non_word(op, av) else _NONE
+
+    # Conditions.
+
+    def sequence(self, items: list[tuple[Any, Any]], left: int, right: int) -> Cond:
+        conds: list[Cond] = []
+        i = 0
+        while i < len(items):
+            lang = self.finite(*items[i])
+            if lang is None:
+                conds.append(self.element(items, i, left, right))
+                i += 1
+                continue
+            j = i + 1
+            while j < len(items):
+                nxt = self.finite(*items[j])
+                if nxt is None or len(lang) * len(nxt) > _MAX_STRINGS:
+                    break
+                lang = {a + b for a in lang for b in nxt}
+                j += 1
+            before = self.side(items, i, -1, left)
+            after = self.side(items, j - 1, +1, right)
+            conds.append(_or([self.string(s, before, after) for s in sorted(lang)]))
+            i = j
+        return _and(conds)
+
+    def element(self, items: list[tuple[Any, Any]], i: int, left: int, right: int) -> Cond:
+        c = self.c
+        op, av = items[i]
+        before = self.side(items, i, -1, left)
+        after = self.side(items, i, +1, right)
+        if op is c.SUBPATTERN:
+            _, add, remove, sub = av
+            if (add | remove) & (re.IGNORECASE | re.ASCII | re.LOCALE):
+                return _TRUE
+            return self.sequence(list(sub.data), before, after)
+        if op is c.BRANCH:
+            return _or([self.sequence(list(alt.data), before, after) for alt in av[1]])
+        if op in (c.MAX_REPEAT, c.MIN_REPEAT, c.POSSESSIVE_REPEAT):
+            lo, hi, sub = av
+            if lo < 1:
+                return _TRUE
+            if hi == 1:
+                return self.sequence(list(sub.data), before, after)
+            return self.sequence(list(sub.data), _NONE, _NONE)
+        if op is c.ATOMIC_GROUP:
+            return self.sequence(list(av.data), before, after)
+        return _TRUE
+
+    def string(self, s: str, before: int, after: int) -> Cond:
+        """What a match of the literal ``s`` needs, given what lies before and after it."""
+        if not s:
+            return _TRUE
+        runs = [(m.start(), m.end()) for m in re.finditer(r"\w+", s)]
+        needs: list[Cond] = []
+        whole = False
+        for start, end in runs:
+            closed_left = start > 0 or before in (_EDGE, _BOUNDARY)
+            closed_right = end < len(s) or after in (_EDGE, _BOUNDARY)
+            if closed_left and closed_right and self.words_ok:
+                needs.extend(("w", part) for part in _ALNUM.findall(s[start:end]))
+            else:
+                whole = True
+        if whole or (s.strip() and not runs):
+            needs.append(("s", s))
+        return _and(needs)
+
+
+# --- the normal form tested per text ------------------------------------------------------------
+# Alternatives, each a list of clauses, each clause words and substrings of which one must occur.
+
+Clause = tuple[frozenset[str], tuple[str, ...]]
+
+
+def _clauses(cond: Cond) -> list[list[Clause]] | None:
+    """``cond`` as alternatives of clauses; None when it needs nothing."""
+    if cond is _TRUE:
+        return None
+    kind = cond[0]
+    if kind == "w":
+        return [[(frozenset({cond[1]}), ())]]
+    if kind == "s":
+        return [[(frozenset(), (cond[1],))]]
+    if kind == "|":
+        alts: list[list[Clause]] = []
+        for part in cond[1]:
+            sub = _clauses(part)
+            if sub is None:
+                return None
+            alts.extend(sub)
+        return alts
+    alt: list[Clause] = []
+    for part in cond[1]:
+        sub = _clauses(part)
+        if sub is None:
+            continue
+        if len(sub) == 1:
+            alt.extend(sub[0])
+        else:  # an or inside an and: each alternative weakened to its best clause, then merged
+            best = [min(a, key=_cost) for a in sub]
+            alt.append((frozenset().union(*(b[0] for b in best)), tuple(dict.fromkeys(s for b in best
+                                                                                          for s in b[1]))))
+    return [alt] if alt else None
+
+
+def _cost(clause: Clause) -> tuple[int, int, int]:
+    """Lower is a better key: no common word, no substring (a scan of the text), long atoms."""
+    words, subs = clause
+    common = sum(w in _COMMON or len(w) < 3 for w in words)
+    shortest = min(map(len, (*words, *subs)))
+    return common, len(subs), -shortest
+
+
+class _Test:
+    """The derived test. Each alternative has a key, its most selective clause: the text's words
+    and substrings that satisfy some key (one set intersection, a few ``in``) name the only
+    alternatives worth testing in full. Most texts satisfy no key and are rejected at once."""
+
+    __slots__ = ("alternatives", "by_sub", "by_word", "key_subs", "key_words")
+
+    def __init__(self, alternatives: list[list[Clause]]) -> None:
+        self.alternatives = tuple(
+            tuple((words, _fewest_substrings(subs)) for words, subs in sorted(alt, key=_cost))
+            for alt in alternatives
+        )
+        by_word: dict[str, list[int]] = {}
+        by_sub: dict[str, list[int]] = {}
+        for i, alt in enumerate(self.alternatives):
+            key_words, key_subs = alt[0]
+            for w in key_words:
+                by_word.setdefault(w, []).append(i)
+            for sub in key_subs:
+                by_sub.setdefault(sub, []).append(i)
+        self.by_word = {w: tuple(ids) for w, ids in by_word.items()}
+        self.key_words = frozenset(by_word)
+        # A substring that contains another is found whenever it is: the shorter one stands for it.
+        self.key_subs = _fewest_substrings(by_sub)
+        merged: dict[str, list[int]] = {sub: [] for sub in self.key_subs}
+        for sub, ids in by_sub.items():
+            merged[next(r for r in self.key_subs if r in sub)].extend(ids)
+        self.by_sub = tuple((sub, tuple(ids)) for sub, ids in merged.items())
+
+    def __call__(self, text: str, words: set[str] | frozenset[str]) -> bool:
+        if self.key_words.isdisjoint(words) and not any(map(text.__contains__, self.key_subs)):
+            return False
+        return self.passes(text, words)
+
+    def passes(self, text: str, words: set[str] | frozenset[str]) -> bool:
+        """The alternatives whose key the text satisfies, in full."""
+        candidates: list[int] = []
+        for w in self.key_words.intersection(words):
+            candidates.extend(self.by_word[w])
+        for sub, ids in self.by_sub:
+            if sub in text:
+                candidates.extend(ids)
+        alternatives = self.alternatives
+        for i in candidates:
+            for clause_words, clause_subs in alternatives[i][1:]:
+                if clause_words.isdisjoint(words) and not any(map(text.__contains__, clause_subs)):
+                    break
+            else:
+                return True
+        return False
+
+
+def _fewest_substrings(subs: Iterable[str]) -> tuple[str, ...]:
+    """Substrings of which one must occur, without those that contain another (implied by it)."""
+    unique = list(dict.fromkeys(subs))
+    return tuple(s for s in unique if not any(o != s and o in s for o in unique))
+
+
+def derive(pattern: re.Pattern[str]) -> _Test | None:
+    """The test for ``pattern``, or None when nothing is certain to be in its matches."""
+    try:
+        alternatives = _clauses(_Deriver(pattern).condition())
+    except Exception:  # an unknown parser shape: no screen, the pattern still runs
+        return None
+    return None if alternatives is None else _Test(alternatives)
+
+
+# --- screens ------------------------------------------------------------------------------------
+
+_ALL: list[Screen] = []
+
+
+class Screen:
+    """A pattern with its screen: ``search``/``finditer`` run it only where it may match."""
+
+    __slots__ = ("_ignore_case", "_test", "_uses", "pattern")
+
+    def __init__(self, pattern: re.Pattern[str]) -> None:
+        self.pattern = pattern
+        self._ignore_case = bool(pattern.flags & re.IGNORECASE)
+        self._test: _Test | None = None
+        self._uses = 0
+        _ALL.append(self)
+
+    def prepare(self) -> None:
+        if self._uses < DERIVE_AFTER:
+            self._uses = DERIVE_AFTER
+            self._test = derive(self.pattern)
+
+    def may_match(self, text: ScreenText) -> bool:
+        test = self._test
+        if test is None:
+            if self._uses >= DERIVE_AFTER:
+                return True  # derived: nothing to screen on
+            self._uses += 1
+            if self._uses < DERIVE_AFTER:
+                return True
+            test = self._test = derive(self.pattern)
+            if test is None:
+                return True
+        # The fast path of test(): most texts hold no key and are turned away here.
+        if self._ignore_case:
+            words, screened = text.folded_words, text.folded
+        else:
+            words, screened = text.words, text.text
+        if words is None or screened is None:
+            screened, words = text.view(self._ignore_case)
+        if test.key_words.isdisjoint(words) and not any(map(screened.__contains__, test.key_subs)):
+            return False
+        return test.passes(screened, words)
+
+    def search(self, text: ScreenText) -> re.Match[str] | None:
+        return self.pattern.search(text.text) if self.may_match(text) else None
+
+    def finditer(self, text: ScreenText) -> Iterator[re.Match[str]]:
+        return self.pattern.finditer(text.text) if self.may_match(text) else iter(())
+
+
+def may_match_all(screens: Iterable[Screen], text: ScreenText) -> list[bool]:
+    """``[s.may_match(text) for s in screens]`` with the common case (no key in the text) inline:
+    one call for the several patterns a text is searched with."""
+    out: list[bool] = []
+    for s in screens:
+        test = s._test
+        if test is None:
+            out.append(s.may_match(text))
+            continue
+        if s._ignore_case:
+            words, screened = text.folded_words, text.folded
+        else:
+            words, screened = text.words, text.text
+        if words is None or screened is None:
+            screened, words = text.view(s._ignore_case)
+        if test.key_words.isdisjoint(words) and not any(map(screened.__contains__, test.key_subs)):
+            out.append(False)
+        else:
+            out.append(test.passes(screened, words))
+    return out
+
+
+def prepare_all() -> None:
+    """Derive every screen now (before forking workers, so that each does not derive its own)."""
+    for s in _ALL:
+        s.prepare()
