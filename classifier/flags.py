@@ -295,9 +295,11 @@ def find_flags(
     params = _schema_texts(input_schema) if _is_mapping(input_schema) else []
     title = annotations.get("title") if _is_mapping(annotations) else None
 
-    check_name(name, "name", add)
+    # check_name and check_text have nothing to say about plain printable ASCII: not called for it.
+    if not (name.isascii() and name.isprintable()):
+        check_name(name, "name", add)
     for where, key, _ in params:
-        if key:
+        if key and not (key.isascii() and key.isprintable()):
             check_name(key, where, add)
     texts: list[tuple[str, str, str | None]] = [("description", description or "", None)]
     texts += [(w, t, k or None) for w, k, t in params if t]
@@ -305,7 +307,8 @@ def find_flags(
         texts.append(("title", title, None))
     head: ScreenText | None = None
     for i, (where, text, param) in enumerate(texts):
-        check_text(text, where, add, limit=SCAN_LIMIT)
+        if not text.isascii():
+            check_text(text, where, add, limit=SCAN_LIMIT)
         if len(text) > SCAN_LIMIT:
             add("F109", f"{where} has {len(text):,} characters; instructions scanned in the first and "
                         f"last {SCAN_LIMIT // 2:,}")

@@ -302,17 +302,18 @@ def _gram_codes(np: Any, texts: list[str]) -> tuple[Any, Any]:
         return np.zeros(0, dtype=np.intp), np.zeros(0, dtype=np.uint64)
     data = np.frombuffer("".join(texts).encode("ascii"), dtype=np.uint8).astype(np.uint64)
     lengths = np.fromiter(map(len, texts), dtype=np.intp, count=len(texts))
-    starts = np.cumsum(lengths) - lengths
+    row_of = np.repeat(np.arange(len(texts), dtype=np.intp), lengths)  # of each byte
+    end_of = np.repeat(np.cumsum(lengths), lengths)  # where the byte's text ends
     all_rows, all_codes = [], []
+    # The n-grams starting at every byte, built on contiguous slices; then those inside one text.
+    raw = data[:-2] << np.uint64(16) | data[1:-1] << np.uint64(8) | data[2:]
     for size in (3, 4, 5):
-        count = np.maximum(lengths - size + 1, 0)
-        rows = np.repeat(np.arange(len(texts), dtype=np.intp), count)
-        at = np.arange(len(rows), dtype=np.intp) - np.repeat(np.cumsum(count) - count, count) + starts[rows]
-        code = np.full(len(rows), size, dtype=np.uint64)
-        for k in range(size):
-            code = (code << np.uint64(8)) | data[at + k]
-        all_rows.append(rows)
-        all_codes.append(code)
+        if size > 3:
+            raw = raw[:-1] << np.uint64(8) | data[size - 1 :]
+        starts = np.arange(len(raw), dtype=np.intp)
+        inside = starts + size <= end_of[: len(raw)]
+        all_rows.append(row_of[: len(raw)][inside])
+        all_codes.append(raw[inside] | np.uint64(size << (8 * size)))
     rows = np.concatenate(all_rows)
     codes = np.concatenate(all_codes)
     order = np.argsort(rows, kind="stable")  # each row: its 3-grams, 4-grams, 5-grams in turn

@@ -93,4 +93,5 @@ def words(text: str | None, limit: int = MAX_TEXT) -> list[str]:
     """Words of a description, lower case, from its first ``limit`` characters."""
     if not text:
         return []
-    return _TEXT_WORD.findall(clean(text[:limit]).lower())
+    text = text[:limit]
+    return _TEXT_WORD.findall(text.lower() if text.isascii() else clean(text).lower())
