@@ -1,6 +1,6 @@
 """Classifier speed: batch throughput and a cold `mcpcat classify NAME` against `import sklearn`.
 
-    python bench/classifier_speed.py [--runs 5]
+    python bench/classifier_speed.py [--runs 5] [--workers N]
 
 Batch: every project training row (plus the corpus when ../shared is present), names made
 distinct so that nothing is served from a cache, classified in one process after the model
@@ -38,13 +38,13 @@ def tools(n: int) -> list[dict[str, object]]:
     return out
 
 
-def batch_rate(n: int, runs: int) -> float:
+def batch_rate(n: int, runs: int, workers: int | None = None) -> float:
     load_scorer()
     data = tools(n)
     rates = []
     for _ in range(runs):
         t0 = time.perf_counter()
-        classify_many(data)
+        classify_many(data, workers=workers)
         rates.append(n / (time.perf_counter() - t0))
     return statistics.median(rates)
 
@@ -62,8 +62,9 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--runs", type=int, default=5)
     ap.add_argument("--tools", type=int, default=20000)
+    ap.add_argument("--workers", type=int, default=None, help="batch processes (default: one per CPU)")
     args = ap.parse_args()
-    rate = batch_rate(args.tools, args.runs)
+    rate = batch_rate(args.tools, args.runs, args.workers)
     one = [str(MCPCAT), "classify", "fetch_playback_progress", "--db", "sqlite:///nonexistent.db"]
     cli = cold(one, args.runs)
     sk = cold([sys.executable, "-c", "import sklearn"], args.runs)

@@ -12,7 +12,7 @@ bigrams, ``c:`` character n-grams of the name, ``d:``/``q:`` description words a
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection
 from itertools import filterfalse, pairwise
 from math import sqrt
 from operator import add
@@ -36,14 +36,14 @@ GRAM_WEIGHT: Final = 0.8
 
 #: Features sharing a prefix and a value: ``(prefix, distinct items in order, value of each)``.
 #: Feature ``prefix + item`` has that value; the order is the order of the feature dict.
-Block = tuple[str, Sequence[str], float]
+Block = tuple[str, Collection[str], float]
 #: A tool's blocks with the ``c:`` block left out: the blocks before it, the text its n-grams
 #: come from, the blocks after it (batch scoring takes the n-grams of many names at once).
 SplitBlocks = tuple[list[Block], str, list[Block]]
 
 
 def _normalised(prefix: str, items: dict[str, None], weight: float = 1.0) -> list[Block]:
-    return [(prefix, list(items), weight / sqrt(len(items)))] if items else []
+    return [(prefix, items, weight / sqrt(len(items)))] if items else []
 
 
 def char_grams(text: str) -> list[str]:

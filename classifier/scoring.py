@@ -216,15 +216,11 @@ class Scorer:
             terms[first] = self.intercept[k]
             terms[feature_slots] = weighted[:, k]
             z.append(np.bincount(slots, weights=terms, minlength=n).tolist())
-        b = self.beta
-        out = []
-        for z0, z1, z2 in zip(*z, strict=True):
-            zz = (b * z0, b * z1, b * z2)
-            top = max(zz)
-            e = [exp(x - top) for x in zz]
-            s = e[0] + e[1] + e[2]
-            out.append([x / s for x in e])
-        return out
+        # score()'s softmax, one IEEE operation at a time for all rows (exp: the same math.exp).
+        zz = self.beta * np.array(z)
+        top = np.maximum(np.maximum(zz[0], zz[1]), zz[2])
+        e = np.fromiter(map(exp, (zz - top).ravel().tolist()), dtype=float, count=3 * n).reshape(3, n)
+        return (e / ((e[0] + e[1]) + e[2])).T.tolist()  # type: ignore[no-any-return]
 
     def top_many(self, flat: _Flat, labels: list[int], k: int = 3) -> list[list[tuple[str, float]]]:
         """``top_features`` of every row of ``flat`` (from ``score_many``) towards its label.

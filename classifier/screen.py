@@ -20,7 +20,7 @@ Screens derive themselves after a few uses, so that one cold ``classify`` pays n
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from itertools import product
 from typing import Any, Final
 
@@ -410,7 +410,7 @@ _ALL: list[Screen] = []
 
 
 class Screen:
-    """A pattern with its screen: ``search``/``finditer`` run it only where it may match."""
+    """A pattern with its screen: ``search`` runs it only where it may match."""
 
     __slots__ = ("_ignore_case", "_test", "_uses", "pattern")
 
@@ -450,9 +450,6 @@ class Screen:
 
     def search(self, text: ScreenText) -> re.Match[str] | None:
         return self.pattern.search(text.text) if self.may_match(text) else None
-
-    def finditer(self, text: ScreenText) -> Iterator[re.Match[str]]:
-        return self.pattern.finditer(text.text) if self.may_match(text) else iter(())
 
 
 def may_match_all(screens: Iterable[Screen], text: ScreenText) -> list[bool]:
