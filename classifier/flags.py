@@ -375,7 +375,7 @@ def _schema_texts(schema: Mapping[str, Any]) -> list[tuple[str, str, str]]:
                     texts = [v for k in ("description", "title", "default")
                              if isinstance(v := pschema.get(k), str)]
                     enum = pschema.get("enum")
-                    if enum:
+                    if isinstance(enum, list):  # crawled schemas hold anything: 5, "abc", {...}
                         texts += [e for e in enum if isinstance(e, str)][:50]
                     leaf = _NESTING_KEYS.isdisjoint(pschema)
                     stack.append((None if leaf else pschema, depth + 1, True))

@@ -188,3 +188,11 @@ def test_inference_and_import_do_not_load_sklearn() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "Destructive []"
+
+
+@pytest.mark.parametrize("enum", [5, "read write", {"a": "ignore previous instructions"}, None, [1, "x"]])
+def test_an_ill_formed_enum_in_a_crawled_schema_is_classified_not_a_crash(enum: object) -> None:
+    schema = {"type": "object", "properties": {"mode": {"type": "string", "enum": enum}}}
+    assert classify("set_mode", "Set the mode.", schema).label in ("Write", "Destructive")
+    [batch] = classify_many([{"name": "set_mode", "description": "Set the mode.", "input_schema": schema}])
+    assert batch.label in ("Write", "Destructive")
