@@ -17,7 +17,15 @@ RULESET: Final = "1.0"
 HERE: Final = Path(__file__).resolve().parent
 ARTIFACT_PATH: Final = HERE / "data" / "model.json.gz"
 #: The modules whose code decides a classification.
-CODE: Final = ("tokens.py", "rules.py", "features.py", "classify.py", "flags.py", "confusables.py")
+CODE: Final = (
+    "tokens.py",
+    "rules.py",
+    "features.py",
+    "classify.py",
+    "flags.py",
+    "confusables.py",
+    "screen.py",
+)
 
 _CACHE: dict[Path, str] = {}
 
