@@ -324,8 +324,12 @@ def _clauses(cond: Cond) -> list[list[Clause]] | None:
             alt.extend(sub[0])
         else:  # an or inside an and: each alternative weakened to its best clause, then merged
             best = [min(a, key=_cost) for a in sub]
-            alt.append((frozenset().union(*(b[0] for b in best)), tuple(dict.fromkeys(s for b in best
-                                                                                          for s in b[1]))))
+            alt.append(
+                (
+                    frozenset().union(*(b[0] for b in best)),
+                    tuple(dict.fromkeys(s for b in best for s in b[1])),
+                )
+            )
     return [alt] if alt else None
 
 
@@ -437,7 +441,10 @@ class Screen:
             test = self._test = derive(self.pattern)
             if test is None:
                 return True
-        # The fast path of test(): most texts hold no key and are turned away here.
+        return self._passes(test, text)
+
+    def _passes(self, test: _Test, text: ScreenText) -> bool:
+        """The fast path of ``test``: most texts hold no key and are turned away here."""
         if self._ignore_case:
             words, screened = text.folded_words, text.folded
         else:
@@ -453,25 +460,8 @@ class Screen:
 
 
 def may_match_all(screens: Iterable[Screen], text: ScreenText) -> list[bool]:
-    """``[s.may_match(text) for s in screens]`` with the common case (no key in the text) inline:
-    one call for the several patterns a text is searched with."""
-    out: list[bool] = []
-    for s in screens:
-        test = s._test
-        if test is None:
-            out.append(s.may_match(text))
-            continue
-        if s._ignore_case:
-            words, screened = text.folded_words, text.folded
-        else:
-            words, screened = text.words, text.text
-        if words is None or screened is None:
-            screened, words = text.view(s._ignore_case)
-        if test.key_words.isdisjoint(words) and not any(map(screened.__contains__, test.key_subs)):
-            out.append(False)
-        else:
-            out.append(test.passes(screened, words))
-    return out
+    """``[s.may_match(text) for s in screens]``: the several patterns a text is searched with."""
+    return [s.may_match(text) for s in screens]
 
 
 def prepare_all() -> None:
