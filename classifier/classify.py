@@ -41,13 +41,11 @@ from classifier.rules import (
 from classifier.scoring import Matched, Scorer, load_scorer
 from classifier.screen import prepare_all as prepare_screens
 from classifier.tokens import MAX_TEXT, clean
-from classifier.version import classifier_version
 
 __all__ = [
     "DESTRUCTIVE_AT",
     "READ_AT",
     "Classification",
-    "classifier_version",
     "classify",
     "classify_many",
     "mcp_annotations",
