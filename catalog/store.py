@@ -95,9 +95,9 @@ class Catalog:
     @property
     def classifier_version(self) -> str | None:
         """The running classifier's version: its classifications are the ones shown first."""
-        import classifier
+        from catalog.classifying import classifier_version
 
-        return getattr(classifier, "CLASSIFIER_VERSION", None)
+        return classifier_version()
 
     # ------------------------------------------------------------------ reading (catalog.queries)
 
