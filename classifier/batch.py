@@ -6,18 +6,26 @@ The CLI (``mcpcat classify --input``, ``mcpcat evaluate``) only calls these.
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Any, TextIO
+from functools import partial
+from itertools import islice
+from typing import Any, Final, TextIO
 
-from classifier.classify import Classification, classify, mcp_annotations
+from classifier.classify import check_tool, classify_many, mcp_annotations, prepare_workers
 from classifier.errors import InvalidInput
+from classifier.forking import can_fork, map_forked, split
 from classifier.rules import DESTRUCTIVE, LABELS, READ, severity
 from classifier.scoring import Scorer
 
-__all__ = ["OUTPUT_KEYS", "classify_jsonl", "evaluate_rows", "metrics", "read_jsonl"]
+__all__ = ["CHUNK_LINES", "OUTPUT_KEYS", "classify_jsonl", "evaluate_rows", "metrics", "read_jsonl"]
 
 #: Keys a batch output line adds to its input object.
 OUTPUT_KEYS = ("label", "confidence", "rationale", "flags", "mcp_annotations")
+#: Input lines read, classified and written together (bounds the memory of a long file).
+CHUNK_LINES: Final = 20_000
+#: Chunks at least this long are split over processes (a fork costs a few milliseconds).
+_PARALLEL_FROM: Final = 1_000
 
 
 def _parse(line: str, lineno: int) -> dict[str, Any]:
@@ -30,38 +38,62 @@ def _parse(line: str, lineno: int) -> dict[str, Any]:
     return obj
 
 
-def _classify_obj(obj: Mapping[str, Any], lineno: int, ignore: bool, scorer: Scorer | None) -> Classification:
+def _checked(obj: Mapping[str, Any], lineno: int) -> None:
     try:
-        return classify(
-            obj.get("name"),  # type: ignore[arg-type]
-            obj.get("description"),
-            obj.get("input_schema"),
-            obj.get("annotations"),
-            ignore_annotations=ignore,
-            scorer=scorer,
-        )
+        check_tool(obj.get("name"), obj.get("description"), obj.get("input_schema"), obj.get("annotations"))
     except InvalidInput as e:
         raise InvalidInput(f"line {lineno}: {e}") from e
 
 
 def classify_jsonl(
-    lines: Iterable[str], out: TextIO, *, ignore_annotations: bool = False, scorer: Scorer | None = None
+    lines: Iterable[str],
+    out: TextIO,
+    *,
+    ignore_annotations: bool = False,
+    scorer: Scorer | None = None,
+    workers: int | None = None,
 ) -> int:
     """Write each input object with the classification added, in input order; return the count.
 
     A bad line raises ``InvalidInput`` naming its line number, after the lines before it have
-    been written (and flushed). Blank lines are skipped.
+    been written (and flushed). Blank lines are skipped. Lines are read ``CHUNK_LINES`` at a
+    time; a long chunk is split over ``workers`` processes (default: one per CPU) that parse,
+    classify and render their part, so the output is the same as one process gives.
     """
+    n_workers = workers or os.cpu_count() or 1
+    numbered = ((lineno, line) for lineno, line in enumerate(lines, 1) if line.strip())
+    render = partial(_render, ignore=ignore_annotations, scorer=scorer)
     n = 0
-    for lineno, line in enumerate(lines, 1):
-        if not line.strip():
-            continue
+    while chunk := list(islice(numbered, CHUNK_LINES)):
+        parallel = n_workers > 1 and scorer is None and len(chunk) >= _PARALLEL_FROM and can_fork()
+        if parallel:
+            prepare_workers()
+        for text, count, error in map_forked(render, split(chunk, n_workers if parallel else 1)):
+            out.write(text)
+            n += count
+            if error is not None:
+                out.flush()
+                raise error
+    return n
+
+
+def _render(
+    part: Sequence[tuple[int, str]], *, ignore: bool, scorer: Scorer | None
+) -> tuple[str, int, InvalidInput | None]:
+    """The output lines of ``part`` up to its first bad line, their count, and that line's error."""
+    objs: list[dict[str, Any]] = []
+    error = None
+    for lineno, line in part:
         try:
             obj = _parse(line, lineno)
-            c = _classify_obj(obj, lineno, ignore_annotations, scorer)
-        except InvalidInput:
-            out.flush()
-            raise
+            _checked(obj, lineno)
+        except InvalidInput as e:
+            error = e
+            break
+        objs.append(obj)
+    got = classify_many(objs, ignore_annotations=ignore, scorer=scorer, workers=1)
+    text = []
+    for obj, c in zip(objs, got, strict=True):
         obj.update(
             label=c.label,
             confidence=c.confidence,
@@ -69,9 +101,8 @@ def classify_jsonl(
             flags=c.flags,
             mcp_annotations=mcp_annotations(c.label),
         )
-        out.write(json.dumps(obj, ensure_ascii=False) + "\n")
-        n += 1
-    return n
+        text.append(json.dumps(obj, ensure_ascii=False) + "\n")
+    return "".join(text), len(objs), error
 
 
 def read_jsonl(lines: Iterable[str]) -> list[dict[str, Any]]:
@@ -130,10 +161,12 @@ def evaluate_rows(
     rows: Sequence[Mapping[str, Any]], *, ignore_annotations: bool = False, scorer: Scorer | None = None
 ) -> dict[str, Any]:
     """Classify labeled rows and measure; ``errors`` lists every tool classed wrong."""
+    for i, row in enumerate(rows, 1):
+        _checked(row, int(row.get("_line", i)))
     predicted = []
     errors = []
-    for i, row in enumerate(rows, 1):
-        c = _classify_obj(row, int(row.get("_line", i)), ignore_annotations, scorer)
+    for row, c in zip(rows, classify_many(rows, ignore_annotations=ignore_annotations, scorer=scorer),
+                      strict=True):
         predicted.append(c.label)
         if c.label != row["label"]:
             errors.append({"name": row["name"], "label": row["label"], "predicted": c.label,

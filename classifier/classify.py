@@ -16,16 +16,14 @@ from __future__ import annotations
 
 import gc
 import os
-import pickle
-import signal
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from itertools import pairwise
 from typing import Any, Final
 
-from classifier.errors import ClassifierError, InvalidInput
+from classifier.errors import InvalidInput
 from classifier.features import SplitBlocks, features, split_blocks
 from classifier.flags import find_flags
+from classifier.forking import can_fork, map_forked, split
 from classifier.rules import (
     DESTRUCTIVE,
     FLOOR_STRENGTH,
@@ -46,9 +44,11 @@ __all__ = [
     "DESTRUCTIVE_AT",
     "READ_AT",
     "Classification",
+    "check_tool",
     "classify",
     "classify_many",
     "mcp_annotations",
+    "prepare_workers",
 ]
 
 #: P(Destructive) from which the answer is Destructive.
@@ -83,7 +83,8 @@ class Classification:
         }
 
 
-def _check_input(name: object, description: object, input_schema: object, annotations: object) -> None:
+def check_tool(name: object, description: object, input_schema: object, annotations: object) -> None:
+    """Raise ``InvalidInput`` for an empty name or a field of the wrong type."""
     if not isinstance(name, str) or not clean(name).strip():
         raise InvalidInput("tool name is empty")
     if description is not None and not isinstance(description, str):
@@ -107,7 +108,7 @@ def classify(
 
     ``scorer`` replaces the shipped model (evaluation trains one per held-out repository).
     """
-    _check_input(name, description, input_schema, annotations)
+    check_tool(name, description, input_schema, annotations)
     scorer = scorer or load_scorer()
     v = view(name, description, input_schema, None if ignore_annotations else annotations)
     hits = evaluate(v, annotations=not ignore_annotations)
@@ -191,7 +192,7 @@ def _finish(
     return Classification(label, round(min(max(confidence, 0.0), 1.0), 3), rationale, flags)
 
 
-def _classify_batch(items: list[Mapping[str, Any]], ignore: bool, scorer: Scorer) -> list[Classification]:
+def _classify_batch(items: Sequence[Mapping[str, Any]], ignore: bool, scorer: Scorer) -> list[Classification]:
     """Rules and features per tool, then one vectorised scoring pass for the whole batch."""
     hits_all: list[list[Hit]] = []
     blocks_all: list[SplitBlocks] = []
@@ -203,7 +204,7 @@ def _classify_batch(items: list[Mapping[str, Any]], ignore: bool, scorer: Scorer
             t.get("input_schema"),
             t.get("annotations"),
         )
-        _check_input(name, description, schema, annotations)
+        check_tool(name, description, schema, annotations)
         v = view(name, description, schema, None if ignore else annotations)  # type: ignore[arg-type]
         hits = evaluate(v, annotations=not ignore)
         hits_all.append(hits)
@@ -253,88 +254,36 @@ def _classify_all(
     items: list[Mapping[str, Any]], ignore_annotations: bool, scorer: Scorer | None, workers: int | None
 ) -> list[Classification]:
     n_workers = workers or os.cpu_count() or 1
-    if n_workers > 1 and scorer is None and len(items) >= _PARALLEL_FROM and hasattr(os, "fork"):
+    if n_workers > 1 and scorer is None and len(items) >= _PARALLEL_FROM and can_fork():
         return _classify_forked(items, ignore_annotations, n_workers)
     return _classify_serial(items, ignore_annotations, scorer or load_scorer())
 
 
-def _classify_serial(items: list[Mapping[str, Any]], ignore: bool, scorer: Scorer) -> list[Classification]:
+def _classify_serial(
+    items: Sequence[Mapping[str, Any]], ignore: bool, scorer: Scorer
+) -> list[Classification]:
     out: list[Classification] = []
     for i in range(0, len(items), _CHUNK):
         out.extend(_classify_batch(items[i : i + _CHUNK], ignore, scorer))
     return out
 
 
-Result = tuple[str, float, list[str], list[dict[str, str]]]
+def prepare_workers() -> Scorer:
+    """Load the shipped model's arrays and derive every screen now, before forking, so that
+    each worker inherits them instead of building its own; returns that model."""
+    scorer = load_scorer()
+    scorer._numpy()
+    prepare_screens()
+    return scorer
 
 
 def _classify_forked(items: list[Mapping[str, Any]], ignore: bool, n_workers: int) -> list[Classification]:
-    """This process classes the first part while ``n_workers - 1`` forked children class the rest.
+    """The batch in ``n_workers`` parts, the first here and the others in forked children
+    (``classifier.forking``); children send back plain tuples. The first bad part is reported."""
+    scorer = prepare_workers()
 
-    The children inherit the tools, the model and the derived screens (nothing is pickled on
-    the way in) and send back plain tuples through a pipe. An error in the parent's part wins
-    over the children's, and a child's over later children's: the first bad part is reported.
-    """
-    scorer = load_scorer()
-    scorer._numpy()  # loaded once, inherited
-    prepare_screens()
-    bounds = [len(items) * k // n_workers for k in range(n_workers + 1)]
-    children = [_fork(items[a:b], ignore, scorer) for a, b in pairwise(bounds[1:])]
-    try:
-        out = _classify_serial(items[: bounds[1]], ignore, scorer)
-    except BaseException:
-        for pid, fd in children:
-            os.kill(pid, signal.SIGKILL)
-            os.close(fd)
-            os.waitpid(pid, 0)
-        raise
-    failure: BaseException | None = None
-    for pid, fd in children:
-        ok, got = _receive(fd)
-        os.waitpid(pid, 0)
-        if not ok:
-            failure = failure or got
-        elif failure is None:
-            out.extend([Classification(*r) for r in got])
-    if failure is not None:
-        raise failure
-    return out
+    def part(tools: Sequence[Mapping[str, Any]]) -> list[tuple[str, float, list[str], list[dict[str, str]]]]:
+        got = _classify_serial(tools, ignore, scorer)
+        return [(c.label, c.confidence, c.rationale, c.flags) for c in got]
 
-
-def _receive(fd: int) -> tuple[bool, Any]:
-    with os.fdopen(fd, "rb") as pipe:
-        try:
-            return pickle.load(pipe)  # noqa: S301 -- written by our own forked child
-        except EOFError:
-            return False, ClassifierError("a worker process ended without its results")
-
-
-def _fork(items: list[Mapping[str, Any]], ignore: bool, scorer: Scorer) -> tuple[int, int]:
-    """Start a child classing ``items``; returns its pid and the pipe its results come through."""
-    read_end, write_end = os.pipe()
-    pid = os.fork()
-    if pid:
-        os.close(write_end)
-        return pid, read_end
-    os.close(read_end)
-    status = 0
-    try:
-        got = _classify_serial(items, ignore, scorer)
-        payload: tuple[bool, Any] = (True, [(c.label, c.confidence, c.rationale, c.flags) for c in got])
-    except BaseException as e:  # sent to the parent, which raises it
-        payload = (False, e if _picklable(e) else ClassifierError(f"{type(e).__name__}: {e}"))
-    try:
-        with os.fdopen(write_end, "wb") as pipe:
-            pickle.dump(payload, pipe, protocol=pickle.HIGHEST_PROTOCOL)
-    except BaseException:
-        status = 1
-    finally:
-        os._exit(status)  # no cleanup of the parent's state: atexit handlers, buffered output
-
-
-def _picklable(e: BaseException) -> bool:
-    try:
-        pickle.loads(pickle.dumps(e))  # noqa: S301 -- our own object, round-tripped
-    except Exception:
-        return False
-    return True
+    return [Classification(*r) for got in map_forked(part, split(items, n_workers)) for r in got]

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import io
 import json
+import os
 
 import pytest
 
+import classifier.batch as batch
 from classifier import InvalidInput, classify
 from classifier.batch import classify_jsonl, evaluate_rows, metrics, read_jsonl
 
@@ -84,3 +86,42 @@ def test_evaluate_rows_and_read_jsonl() -> None:
                                  "confidence": classify("list_x").confidence}]
     with pytest.raises(InvalidInput, match="line 1: label"):
         read_jsonl([json.dumps({"name": "x", "label": "Maybe"})])
+
+
+def _lines(n: int) -> list[str]:
+    verbs = ("get", "delete", "create", "list", "run")
+    return [json.dumps({"name": f"{verbs[i % 5]}_item_{i}", "description": f"Item {i}.", "n": i})
+            for i in range(n)]
+
+
+def test_parallel_batch_writes_what_one_process_writes() -> None:
+    lines = _lines(2500)
+    lines.insert(700, "   ")  # blank lines are skipped wherever they fall
+    one, two = io.StringIO(), io.StringIO()
+    assert classify_jsonl(lines, one, workers=1) == 2500
+    assert classify_jsonl(lines, two, workers=2) == 2500
+    assert two.getvalue() == one.getvalue()
+    assert [json.loads(x)["n"] for x in two.getvalue().splitlines()] == list(range(2500))
+
+
+@pytest.mark.parametrize("bad_at", [5, 1400, 2399])
+def test_parallel_batch_bad_line_in_any_part_writes_every_line_before_it(bad_at: int) -> None:
+    lines = _lines(2400)
+    lines[bad_at] = '{"name": "x", "annotations": []}'
+    out = io.StringIO()
+    with pytest.raises(InvalidInput, match=rf"^line {bad_at + 1}: annotations"):
+        classify_jsonl(lines, out, workers=2)
+    assert [json.loads(x)["n"] for x in out.getvalue().splitlines()] == list(range(bad_at))
+    with pytest.raises(ChildProcessError):
+        os.waitpid(-1, os.WNOHANG)  # every forked child was reaped
+
+
+def test_batch_reads_in_chunks_and_numbers_lines_across_them(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(batch, "CHUNK_LINES", 7)
+    lines = _lines(30)
+    lines[11:11] = ["", ""]
+    lines[25] = "{oops"
+    out = io.StringIO()
+    with pytest.raises(InvalidInput, match=r"^line 26: not JSON"):
+        classify_jsonl(lines, out)
+    assert [json.loads(x)["n"] for x in out.getvalue().splitlines()] == list(range(23))
