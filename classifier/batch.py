@@ -12,7 +12,7 @@ from functools import partial
 from itertools import islice
 from typing import Any, Final, TextIO
 
-from classifier.classify import check_tool, classify_many, mcp_annotations, prepare_workers
+from classifier.classify import check_tool, classify_many, gc_paused, mcp_annotations, prepare_workers
 from classifier.errors import InvalidInput
 from classifier.forking import can_fork, map_forked, split
 from classifier.rules import DESTRUCTIVE, LABELS, READ, severity
@@ -81,6 +81,13 @@ def _render(
     part: Sequence[tuple[int, str]], *, ignore: bool, scorer: Scorer | None
 ) -> tuple[str, int, InvalidInput | None]:
     """The output lines of ``part`` up to its first bad line, their count, and that line's error."""
+    with gc_paused():
+        return _render_part(part, ignore, scorer)
+
+
+def _render_part(
+    part: Sequence[tuple[int, str]], ignore: bool, scorer: Scorer | None
+) -> tuple[str, int, InvalidInput | None]:
     objs: list[dict[str, Any]] = []
     error = None
     for lineno, line in part:

@@ -16,7 +16,8 @@ from __future__ import annotations
 
 import gc
 import os
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, Final
 
@@ -47,6 +48,7 @@ __all__ = [
     "check_tool",
     "classify",
     "classify_many",
+    "gc_paused",
     "mcp_annotations",
     "prepare_workers",
 ]
@@ -240,11 +242,18 @@ def classify_many(
     CPU); results keep input order.
     """
     items = list(tools)
-    # Nothing here makes reference cycles: the cyclic collector would only rescan the batch.
+    with gc_paused():
+        return _classify_all(items, ignore_annotations, scorer, workers)
+
+
+@contextmanager
+def gc_paused() -> Iterator[None]:
+    """The cyclic garbage collector off for a while: classifying a batch makes no reference
+    cycles, and each collection would only rescan the batch's many new objects."""
     collecting = gc.isenabled()
     gc.disable()
     try:
-        return _classify_all(items, ignore_annotations, scorer, workers)
+        yield
     finally:
         if collecting:
             gc.enable()
