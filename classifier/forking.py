@@ -2,7 +2,8 @@
 
 ``fork`` rather than ``multiprocessing``: a child inherits the loaded model, the derived screens
 and its part of the input, so nothing is pickled on the way in and no interpreter starts; only
-the results come back, pickled through a pipe. Where ``fork`` is missing the parts run here.
+the results come back, pickled through a pipe. Where ``fork`` is missing, or other threads
+run, the parts run here one after the other.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 import os
 import pickle
 import signal
+import threading
 from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
@@ -22,7 +24,9 @@ R = TypeVar("R")
 
 
 def can_fork() -> bool:
-    return hasattr(os, "fork")
+    """``fork`` exists and this process runs one thread: a child forked while another thread
+    holds a lock (logging, a database driver's) could wait on it forever."""
+    return hasattr(os, "fork") and threading.active_count() == 1
 
 
 def split(items: Sequence[P], parts: int) -> list[Sequence[P]]:
