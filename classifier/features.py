@@ -13,7 +13,7 @@ bigrams, ``c:`` character n-grams of the name, ``d:``/``q:`` description words a
 from __future__ import annotations
 
 from collections.abc import Collection
-from itertools import filterfalse, pairwise
+from itertools import chain, filterfalse, pairwise
 from math import sqrt
 from operator import add
 from typing import Final
@@ -80,9 +80,11 @@ def split_blocks(v: ToolView, hits: list[Hit]) -> SplitBlocks:
     dw = list(filterfalse(_STOP.__contains__, v.text_words[:DESC_WORDS]))
     after = _normalised("d:", dict.fromkeys(dw))
     after += _normalised("q:", dict.fromkeys(map("_".join, pairwise(dw[:40]))), 0.6)
-    after += _normalised("p:", dict.fromkeys(w for p in v.params for w in param_words(p)), 0.7)
-    missing = [name for name, empty in (("no_description", not v.text), ("no_params", not v.params)) if empty]
-    if missing:
+    after += _normalised("p:", dict.fromkeys(chain.from_iterable(map(param_words, v.params))), 0.7)
+    if not v.text or not v.params:
+        missing = ["no_description"] if not v.text else []
+        if not v.params:
+            missing.append("no_params")
         after.append(("x:", missing, 1.0))
     rule_ids = dict.fromkeys(h.rule.id for h in hits if h.rule.id not in ANNOTATION_RULES)
     if rule_ids:
