@@ -12,7 +12,14 @@ from functools import partial
 from itertools import islice
 from typing import Any, Final, TextIO
 
-from classifier.classify import check_tool, classify_many, gc_paused, mcp_annotations, prepare_workers
+from classifier.classify import (
+    PARALLEL_FROM,
+    check_tool,
+    classify_many,
+    gc_paused,
+    mcp_annotations,
+    prepare_workers,
+)
 from classifier.errors import InvalidInput
 from classifier.forking import can_fork, map_forked, split
 from classifier.rules import DESTRUCTIVE, LABELS, READ, severity
@@ -24,8 +31,6 @@ __all__ = ["CHUNK_LINES", "OUTPUT_KEYS", "classify_jsonl", "evaluate_rows", "met
 OUTPUT_KEYS = ("label", "confidence", "rationale", "flags", "mcp_annotations")
 #: Input lines read, classified and written together (bounds the memory of a long file).
 CHUNK_LINES: Final = 20_000
-#: Chunks at least this long are split over processes (a fork costs a few milliseconds).
-_PARALLEL_FROM: Final = 1_000
 
 
 def _parse(line: str, lineno: int) -> dict[str, Any]:
@@ -65,7 +70,7 @@ def classify_jsonl(
     render = partial(_render, ignore=ignore_annotations, scorer=scorer)
     n = 0
     while chunk := list(islice(numbered, CHUNK_LINES)):
-        parallel = n_workers > 1 and scorer is None and len(chunk) >= _PARALLEL_FROM and can_fork()
+        parallel = n_workers > 1 and scorer is None and len(chunk) >= PARALLEL_FROM and can_fork()
         if parallel:
             prepare_workers()
         for text, count, error in map_forked(render, split(chunk, n_workers if parallel else 1)):

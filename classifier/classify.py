@@ -43,6 +43,7 @@ from classifier.tokens import MAX_TEXT, clean
 
 __all__ = [
     "DESTRUCTIVE_AT",
+    "PARALLEL_FROM",
     "READ_AT",
     "Classification",
     "check_tool",
@@ -58,7 +59,8 @@ DESTRUCTIVE_AT: Final = 0.2
 #: P(Read) needed before the answer may be Read.
 READ_AT: Final = 0.7
 _MODEL_LINES: Final = 3
-_PARALLEL_FROM: Final = 5000
+#: Batches at least this long are split over processes (a fork costs a few milliseconds).
+PARALLEL_FROM: Final = 1000
 #: Tools scored together in one numpy pass (bounds the memory of the flattened features).
 _CHUNK: Final = 2048
 
@@ -263,7 +265,7 @@ def _classify_all(
     items: list[Mapping[str, Any]], ignore_annotations: bool, scorer: Scorer | None, workers: int | None
 ) -> list[Classification]:
     n_workers = workers or os.cpu_count() or 1
-    if n_workers > 1 and scorer is None and len(items) >= _PARALLEL_FROM and can_fork():
+    if n_workers > 1 and scorer is None and len(items) >= PARALLEL_FROM and can_fork():
         return _classify_forked(items, ignore_annotations, n_workers)
     return _classify_serial(items, ignore_annotations, scorer or load_scorer())
 
