@@ -300,9 +300,9 @@ def find_flags(
         check_name(name, "name", add)
     for where, key, _ in params:
         if key and not (key.isascii() and key.isprintable()):
-            check_name(key, where, add)
+            check_name(key, _param_where(key) if where is None else where, add)
     texts: list[tuple[str, str, str | None]] = [("description", description or "", None)]
-    texts += [(w, t, k or None) for w, k, t in params if t]
+    texts += [(_param_where(k) if w is None else w, t, k or None) for w, k, t in params if t]
     if isinstance(title, str) and title:
         texts.append(("title", title, None))
     head: ScreenText | None = None
@@ -344,13 +344,15 @@ _NESTING_KEYS: Final = frozenset({"properties", "items", "additionalProperties",
                                   "allOf", "prefixItems", "$defs", "definitions"})
 
 
-def _schema_texts(schema: Mapping[str, Any]) -> list[tuple[str, str, str]]:
+def _schema_texts(schema: Mapping[str, Any]) -> list[tuple[str | None, str, str]]:
     """(where, parameter name, its description/title/enum/default text) over the whole schema, bounded.
 
-    A parameter's own description and title are reported with the parameter, not again as the
-    ``schema`` text of its node (``own_texts_reported``).
+    ``where`` is None for a parameter: ``_param_where(name)`` names it, built only when something
+    is reported (most parameters have no text). A parameter's own description and title are
+    reported with the parameter, not again as the ``schema`` text of its node
+    (``own_texts_reported``).
     """
-    out: list[tuple[str, str, str]] = []
+    out: list[tuple[str | None, str, str]] = []
     stack: list[tuple[Any, int, bool]] = [(schema, 0, False)]
     seen = 0
     while stack and seen < _MAX_SCHEMA_NODES:
@@ -366,22 +368,26 @@ def _schema_texts(schema: Mapping[str, Any]) -> list[tuple[str, str, str]]:
         nesting = _NESTING_KEYS.intersection(node)
         if not nesting:
             continue
+        only_properties = len(nesting) == 1 and "properties" in nesting
         props = node.get("properties")
         if _is_mapping(props):
+            pushed: list[tuple[Any, int, bool]] = []
             for pname, pschema in islice(props.items(), 500):
-                pname = str(pname)
-                texts = []
+                if type(pname) is not str:
+                    pname = str(pname)
+                text = ""
                 if _is_mapping(pschema):
-                    texts = [v for k in ("description", "title", "default")
-                             if isinstance(v := pschema.get(k), str)]
-                    enum = pschema.get("enum")
-                    if isinstance(enum, list):  # crawled schemas hold anything: 5, "abc", {...}
-                        texts += [e for e in enum if isinstance(e, str)][:50]
+                    if not _TEXT_KEYS.isdisjoint(pschema):
+                        text = _own_text(pschema)
                     leaf = _NESTING_KEYS.isdisjoint(pschema)
-                    stack.append((None if leaf else pschema, depth + 1, True))
-                where = f"parameter '{show(pname, 40)}'"
-                out.append((where, pname, "\n".join(texts)))
-        if len(nesting) == 1 and "properties" in nesting:
+                    pushed.append((None if leaf else pschema, depth + 1, True))
+                out.append((None, pname, text))
+            if only_properties and all(n is None for n, _, _ in pushed):
+                # Only leaves, popped next and doing nothing but count: counted here instead.
+                seen += len(pushed)
+            else:
+                stack.extend(pushed)
+        if only_properties:
             continue  # the common case: nothing else to push
         for key in ("items", "additionalProperties", "not"):
             if _is_mapping(node.get(key)):
@@ -393,6 +399,23 @@ def _schema_texts(schema: Mapping[str, Any]) -> list[tuple[str, str, str]]:
             if _is_mapping(node.get(key)):
                 stack.extend((n, depth + 1, False) for n in islice(node[key].values(), 200))
     return out
+
+
+#: The keys of a parameter's schema that ``_own_text`` reads.
+_TEXT_KEYS: Final = frozenset({"description", "title", "default", "enum"})
+
+
+def _own_text(pschema: Mapping[str, Any]) -> str:
+    """A parameter's description, title, default and (string) enum values, one a line."""
+    texts = [v for k in ("description", "title", "default") if isinstance(v := pschema.get(k), str)]
+    enum = pschema.get("enum")
+    if isinstance(enum, list):  # crawled schemas hold anything: 5, "abc", {...}
+        texts += [e for e in enum if isinstance(e, str)][:50]
+    return "\n".join(texts)
+
+
+def _param_where(pname: str) -> str:
+    return f"parameter '{show(pname, 40)}'"
 
 
 def _excerpt(text: str, m: re.Match[str], before: int = 30, after: int = 60) -> str:
