@@ -29,7 +29,7 @@ from itertools import chain, islice
 from typing import Any, Final
 
 from classifier.confusables import INVISIBLE, check_name, check_text, homoglyphs, show, skeleton
-from classifier.screen import Screen, ScreenText, may_match_all
+from classifier.screen import Screen, ScreenGroup, ScreenText
 from classifier.tokens import split_name
 
 __all__ = ["FLAGS", "FLAGS_BY_ID", "SCAN_LIMIT", "Flag", "find_flags", "shadow_key", "shadowing"]
@@ -255,8 +255,8 @@ _ON_BEHALF = re.compile(r"\b(?:on\s+behalf\s+of|as\s+the\s+(?:authenticated\s+)?
 # texts holding the words any of its matches needs. Same results, a fraction of the scans.
 _INSTRUCTIONS: Final = (("F102", _TAG), ("F103", _OVERRIDE), ("F104", _CONCEAL), ("F106", _CROSS_TOOL))
 #: The instruction patterns, then _SECRET_PATH, _SECRET_WORDS and _DESTINATION.
-_TEXT_SCREENS: Final = tuple(Screen(p) for p in (*(p for _, p in _INSTRUCTIONS), _SECRET_PATH, _SECRET_WORDS,
-                                                 _DESTINATION))
+_TEXT_SCREENS: Final = ScreenGroup(Screen(p) for p in (*(p for _, p in _INSTRUCTIONS), _SECRET_PATH,
+                                                      _SECRET_WORDS, _DESTINATION))
 # By id: hashing a compiled pattern hashes its whole program.
 _CAPABILITY_SCREENS: Final = {
     id(p): Screen(p) for p in (_EXEC_TEXT, _FILE_TEXT, _NET_TEXT, _MONEY, _ON_BEHALF)
@@ -372,17 +372,21 @@ def _schema_texts(schema: Mapping[str, Any]) -> list[tuple[str | None, str, str]
         props = node.get("properties")
         if _is_mapping(props):
             pushed: list[tuple[Any, int, bool]] = []
+            leaf = (None, depth + 1, True)  # a parameter's schema that nests nothing
+            nested = False
             for pname, pschema in islice(props.items(), 500):
                 if type(pname) is not str:
                     pname = str(pname)
-                text = ""
-                if _is_mapping(pschema):
-                    if not _TEXT_KEYS.isdisjoint(pschema):
-                        text = _own_text(pschema)
-                    leaf = _NESTING_KEYS.isdisjoint(pschema)
-                    pushed.append((None if leaf else pschema, depth + 1, True))
-                out.append((None, pname, text))
-            if only_properties and all(n is None for n, _, _ in pushed):
+                if type(pschema) is dict or isinstance(pschema, Mapping):
+                    out.append((None, pname, "" if _TEXT_KEYS.isdisjoint(pschema) else _own_text(pschema)))
+                    if _NESTING_KEYS.isdisjoint(pschema):
+                        pushed.append(leaf)
+                    else:
+                        pushed.append((pschema, depth + 1, True))
+                        nested = True
+                else:
+                    out.append((None, pname, ""))
+            if only_properties and not nested:
                 # Only leaves, popped next and doing nothing but count: counted here instead.
                 seen += len(pushed)
             else:
@@ -428,7 +432,7 @@ def _check_instructions(
     """Instruction flags on one (skeleton) text; True when any high one fired."""
     fired = False
     text = scan.text
-    *instructions, secret_path, secret_words, destination = may_match_all(_TEXT_SCREENS, scan)
+    *instructions, secret_path, secret_words, destination = _TEXT_SCREENS.may_match_all(scan)
     for (flag_id, pattern), may in zip(_INSTRUCTIONS, instructions, strict=True):
         m = _first(pattern, text) if may else None
         if m:
