@@ -257,10 +257,11 @@ _INSTRUCTIONS: Final = (("F102", _TAG), ("F103", _OVERRIDE), ("F104", _CONCEAL),
 #: The instruction patterns, then _SECRET_PATH, _SECRET_WORDS and _DESTINATION.
 _TEXT_SCREENS: Final = ScreenGroup(Screen(p) for p in (*(p for _, p in _INSTRUCTIONS), _SECRET_PATH,
                                                       _SECRET_WORDS, _DESTINATION))
-# By id: hashing a compiled pattern hashes its whole program.
-_CAPABILITY_SCREENS: Final = {
-    id(p): Screen(p) for p in (_EXEC_TEXT, _FILE_TEXT, _NET_TEXT, _MONEY, _ON_BEHALF)
-}
+_EXEC_SCREEN: Final = Screen(_EXEC_TEXT)
+_FILE_SCREEN: Final = Screen(_FILE_TEXT)
+_NET_SCREEN: Final = Screen(_NET_TEXT)
+_MONEY_SCREEN: Final = Screen(_MONEY)
+_ON_BEHALF_SCREEN: Final = Screen(_ON_BEHALF)
 #: Description characters read for capabilities.
 _CAPABILITY_HEAD: Final = 4000
 #: Every base64 (40+) or hex (32+ digits, or 16+ ``\\xHH``) blob lies in a whitespace-free stretch this long.
@@ -322,7 +323,7 @@ def find_flags(
                 head = scan  # the whole description: the capability checks read the same text
     if head is None:
         head = ScreenText(skeleton((description or "")[:_CAPABILITY_HEAD]))
-    _check_capabilities(name, name_words, head, [k for _, k, _ in params if k], add)
+    _check_capabilities(name, name_words, head, {k.lower() for _, k, _ in params if k}, add)
     if len(found) < 2:
         return list(found.values())
     return sorted(found.values(), key=lambda f: (_SEVERITY_ORDER[f["severity"]], f["id"]))
@@ -583,34 +584,53 @@ def _report_blob(kind: str, blob: str, plain: str | None, opaque: int, where: st
 
 
 def _check_capabilities(
-    name: str, name_words: list[str] | None, head: ScreenText, params: list[str], add: Any
+    name: str, name_words: list[str] | None, head: ScreenText, params: set[str], add: Any
 ) -> None:
-    """``head``: the skeleton of the description's first ``_CAPABILITY_HEAD`` characters."""
+    """``head``: the skeleton of the description's first ``_CAPABILITY_HEAD`` characters;
+    ``params``: the parameter names, lower case."""
     words = split_name(name) if name_words is None else name_words
     wset = set(words)
-    pset = {p.lower() for p in params}
-
-    def found(pattern: re.Pattern[str], text: ScreenText = head) -> bool:
-        return _CAPABILITY_SCREENS[id(pattern)].search(text) is not None
-
+    pset = params
+    if _CAP_WORDS.isdisjoint(wset) and _CAP_PARAMS.isdisjoint(pset):
+        # The common case: nothing in the name or the parameters, only the text can say more.
+        if _EXEC_SCREEN.search(head):
+            add("F150", _cap_evidence(name, set()))
+        if _FILE_SCREEN.search(head):
+            add("F151", _cap_evidence(name, set()))
+        return
     exec_hit = (wset & _EXEC_WORDS) or ("run" in wset and wset & _RUN_OBJECTS) or pset & _EXEC_PARAMS
-    if exec_hit or found(_EXEC_TEXT):
+    if exec_hit or _EXEC_SCREEN.search(head):
         add("F150", _cap_evidence(name, pset & _EXEC_PARAMS))
-    if (wset & _FILE_WORDS) or pset & _FILE_PARAMS or found(_FILE_TEXT):
+    if (wset & _FILE_WORDS) or pset & _FILE_PARAMS or _FILE_SCREEN.search(head):
         add("F151", _cap_evidence(name, pset & _FILE_PARAMS))
     # Cheap set tests first: the text is searched only when its answer can matter.
-    fetches = pset & _URL_PARAMS and (wset & _NET_WORDS or found(_NET_TEXT))
-    if fetches or ({"http", "fetch"} & wset and {"url", "request"} & wset):
+    fetches = pset & _URL_PARAMS and (wset & _NET_WORDS or _NET_SCREEN.search(head))
+    if fetches or (_HTTP_FETCH & wset and _URL_REQUEST & wset):
         add("F152", _cap_evidence(name, pset & _URL_PARAMS))
-    if wset & _CRED_WORDS or ({"api", "key"} <= wset) or pset & _CRED_PARAMS:
+    if wset & _CRED_WORDS or (wset >= _API_KEY) or pset & _CRED_PARAMS:
         add("F153", _cap_evidence(name, pset & _CRED_PARAMS))
-    pays = wset & _PAY_WORDS and (wset - {"transfer", "checkout", "invoice"} or found(_MONEY))
-    sends = wset & {"send", "create", "transfer", "make"}
-    if pays or (sends and found(_MONEY, ScreenText(head.text[:500]))):
+    pays = wset & _PAY_WORDS and (wset - _PAY_UNSURE or _MONEY_SCREEN.search(head))
+    sends = wset & _SEND_WORDS
+    if pays or (sends and _MONEY_SCREEN.search(ScreenText(head.text[:500]))):
         add("F154", _cap_evidence(name, set()))
-    as_user = words and words[0] in {"send", "post", "reply", "tweet"} and found(_ON_BEHALF)
+    as_user = words and words[0] in _AS_USER_VERBS and _ON_BEHALF_SCREEN.search(head)
     if (wset & _MSG_VERBS and wset & _MSG_OBJECTS) or as_user:
         add("F155", _cap_evidence(name, set()))
+
+
+_HTTP_FETCH: Final = frozenset({"http", "fetch"})
+_URL_REQUEST: Final = frozenset({"url", "request"})
+_API_KEY: Final = frozenset({"api", "key"})
+_PAY_UNSURE: Final = frozenset({"transfer", "checkout", "invoice"})
+_SEND_WORDS: Final = frozenset({"send", "create", "transfer", "make"})
+_AS_USER_VERBS: Final = frozenset({"send", "post", "reply", "tweet"})
+#: Every name word and parameter name that ``_check_capabilities`` reads: without one of them only
+#: the text (code execution, file system) can tag the tool.
+_CAP_WORDS: Final = frozenset().union(
+    _EXEC_WORDS, {"run"}, _FILE_WORDS, _NET_WORDS, _HTTP_FETCH, _URL_REQUEST, _CRED_WORDS, _API_KEY,
+    _PAY_WORDS, _SEND_WORDS, _MSG_VERBS, _MSG_OBJECTS, _AS_USER_VERBS,
+)
+_CAP_PARAMS: Final = _EXEC_PARAMS | _FILE_PARAMS | _URL_PARAMS | _CRED_PARAMS
 
 
 def _cap_evidence(name: str, params: set[str]) -> str:

@@ -89,6 +89,9 @@ POSITIVE: list[tuple[str, str, str, dict[str, Any] | None]] = [
     ("F153", "get_secret", "Read a secret from the vault.", None),
     ("F154", "create_refund", "Refund a charge.", None),
     ("F155", "send_email", "Send an email.", None),
+    # Nothing in the name or the parameters: the description alone tags the tool.
+    ("F150", "helper", "Executes arbitrary Python in a sandbox.", param(input="")),
+    ("F151", "helper", "Browses the local file system.", param(input="")),
 ]
 
 # Near misses: (id, name, description, input_schema) that must not fire that id.
