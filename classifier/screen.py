@@ -495,17 +495,23 @@ class ScreenGroup:
     """Screens that always read the same texts, with one first test for all of them.
 
     The keys of every screen (its words and substrings, of which a text must hold one for the
-    screen to pass) are united: a text that holds none of them fails every screen, found with
-    one set test and one run of ``in``. Most texts are such; the others are screened one by one.
+    screen to pass) are united and each mapped to the screens it keys: one set intersection and
+    one C-level run of ``in`` find the keys a text holds, hence the screens worth testing in
+    full. Most texts hold none and fail every screen at once.
     """
 
-    __slots__ = ("_key_subs", "_key_words", "_ready", "screens")
+    __slots__ = ("_bits", "_ignore_case", "_key_subs", "_key_words", "_ready", "_sub_bits", "_word_bits",
+                 "screens")
 
     def __init__(self, screens: Iterable[Screen]) -> None:
         self.screens: Sequence[Screen] = tuple(screens)
         self._ready = False
+        self._ignore_case = False
         self._key_words: frozenset[str] = frozenset()
         self._key_subs: tuple[str, ...] = ()
+        self._word_bits: dict[str, int] = {}
+        self._sub_bits: dict[str, int] = {}
+        self._bits: tuple[tuple[int, _Test], ...] = ()
 
     def _prepare(self) -> bool:
         """True once every screen is derived (and has a test, on the same view) and the keys united."""
@@ -515,18 +521,37 @@ class ScreenGroup:
         tests = [s._test for s in screens]
         if any(t is None for t in tests) or len({s._ignore_case for s in screens}) != 1:
             return False  # some screen passes every text: no first test for the group
-        self._key_words = frozenset().union(*(t.key_words for t in tests if t is not None))
-        self._key_subs = _fewest_substrings(sub for t in tests if t is not None for sub in t.key_subs)
+        bits: list[tuple[int, _Test]] = []
+        for i, test in enumerate(tests):
+            assert test is not None
+            bit = 1 << i
+            bits.append((bit, test))
+            for w in test.key_words:
+                self._word_bits[w] = self._word_bits.get(w, 0) | bit
+            for sub in test.key_subs:
+                self._sub_bits[sub] = self._sub_bits.get(sub, 0) | bit
+        self._bits = tuple(bits)
+        self._key_words = frozenset(self._word_bits)
+        self._key_subs = tuple(self._sub_bits)
+        self._ignore_case = screens[0]._ignore_case
         self._ready = True
         return True
 
     def may_match_all(self, text: ScreenText) -> list[bool]:
         """``[s.may_match(text) for s in self.screens]``."""
-        if self._ready or self._prepare():
-            screened, words = text.view(self.screens[0]._ignore_case)
-            if self._key_words.isdisjoint(words) and not any(map(screened.__contains__, self._key_subs)):
-                return [False] * len(self.screens)
-        return may_match_all(self.screens, text)
+        if not (self._ready or self._prepare()):
+            return may_match_all(self.screens, text)
+        screened, words = text.view(self._ignore_case)
+        hits = self._key_words.intersection(words)
+        subs = list(filter(screened.__contains__, self._key_subs))
+        if not hits and not subs:
+            return [False] * len(self._bits)
+        keyed = 0  # the screens whose first test the text passes: the others fail
+        for w in hits:
+            keyed |= self._word_bits[w]
+        for sub in subs:
+            keyed |= self._sub_bits[sub]
+        return [bool(keyed & bit) and test.passes(screened, words) for bit, test in self._bits]
 
     def keys(self) -> tuple[frozenset[str], tuple[str, ...]] | None:
         """The united keys (words, substrings), None before they are known."""
