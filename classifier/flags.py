@@ -294,17 +294,22 @@ def find_flags(
 
     name = name if isinstance(name, str) else ""
     description = description if isinstance(description, str) else None
-    params = _schema_texts(input_schema) if _is_mapping(input_schema) else []
-    title = annotations.get("title") if _is_mapping(annotations) else None
+    names: list[str] = []
+    params: list[tuple[str | None, str, str]] = []
+    if input_schema is not None and _is_mapping(input_schema):
+        names, params = _schema_texts(input_schema)
+    title = annotations.get("title") if annotations is not None and _is_mapping(annotations) else None
 
     # check_name and check_text have nothing to say about plain printable ASCII: not called for it.
     if not (name.isascii() and name.isprintable()):
         check_name(name, "name", add)
-    for where, key, _ in params:
-        if key and not (key.isascii() and key.isprintable()):
-            check_name(key, _param_where(key) if where is None else where, add)
+    joined = "".join(names)  # plain printable ASCII when each name is
+    if not (joined.isascii() and joined.isprintable()):
+        for key in names:
+            if key and not (key.isascii() and key.isprintable()):
+                check_name(key, _param_where(key), add)
     texts: list[tuple[str, str, str | None]] = [("description", description or "", None)]
-    texts += [(_param_where(k) if w is None else w, t, k or None) for w, k, t in params if t]
+    texts += [(_param_where(k) if w is None else w, t, k or None) for w, k, t in params]
     if isinstance(title, str) and title:
         texts.append(("title", title, None))
     head: ScreenText | None = None
@@ -314,7 +319,7 @@ def find_flags(
         if len(text) > SCAN_LIMIT:
             add("F109", f"{where} has {len(text):,} characters; instructions scanned in the first and "
                         f"last {SCAN_LIMIT // 2:,}")
-        for window in _windows(text):
+        for window in (text,) if 0 < len(text) <= SCAN_LIMIT else _windows(text):
             if i == 0 and description_words is not None and window.isascii() and window is text:
                 scan = ScreenText(window, folded=(window.lower(), description_words))
             else:
@@ -324,7 +329,9 @@ def find_flags(
                 head = scan  # the whole description: the capability checks read the same text
     if head is None:
         head = ScreenText(skeleton((description or "")[:_CAPABILITY_HEAD]))
-    _check_capabilities(name, name_words, head, {k.lower() for _, k, _ in params if k}, add)
+    pset = set(map(str.lower, names))
+    pset.discard("")
+    _check_capabilities(name, name_words, head, pset, add)
     if len(found) < 2:
         return list(found.values())
     return sorted(found.values(), key=lambda f: (_SEVERITY_ORDER[f["severity"]], f["id"]))
@@ -346,14 +353,16 @@ _NESTING_KEYS: Final = frozenset({"properties", "items", "additionalProperties",
                                   "allOf", "prefixItems", "$defs", "definitions"})
 
 
-def _schema_texts(schema: Mapping[str, Any]) -> list[tuple[str | None, str, str]]:
-    """(where, parameter name, its description/title/enum/default text) over the whole schema, bounded.
+def _schema_texts(schema: Mapping[str, Any]) -> tuple[list[str], list[tuple[str | None, str, str]]]:
+    """The parameter names, and (where, parameter name, its description/title/enum/default text) for
+    each text, over the whole schema, bounded.
 
-    ``where`` is None for a parameter: ``_param_where(name)`` names it, built only when something
-    is reported (most parameters have no text). A parameter's own description and title are
-    reported with the parameter, not again as the ``schema`` text of its node
-    (``own_texts_reported``).
+    ``where`` is None for a parameter: ``_param_where(name)`` names it, built only for a parameter
+    with a text (most have none). A node's description or title is reported as ``schema``, with
+    the name "". A parameter's own description and title are reported with the parameter, not
+    again as the ``schema`` text of its node (``own_texts_reported``).
     """
+    names: list[str] = []
     out: list[tuple[str | None, str, str]] = []
     stack: list[tuple[Any, int, bool]] = [(schema, 0, False)]
     seen = 0
@@ -379,15 +388,15 @@ def _schema_texts(schema: Mapping[str, Any]) -> list[tuple[str | None, str, str]
             for pname, pschema in islice(props.items(), 500):
                 if type(pname) is not str:
                     pname = str(pname)
+                names.append(pname)
                 if type(pschema) is dict or isinstance(pschema, Mapping):
-                    out.append((None, pname, "" if _TEXT_KEYS.isdisjoint(pschema) else _own_text(pschema)))
+                    if not _TEXT_KEYS.isdisjoint(pschema) and (text := _own_text(pschema)):
+                        out.append((None, pname, text))
                     if _NESTING_KEYS.isdisjoint(pschema):
                         pushed.append(leaf)
                     else:
                         pushed.append((pschema, depth + 1, True))
                         nested = True
-                else:
-                    out.append((None, pname, ""))
             if only_properties and not nested:
                 # Only leaves, popped next and doing nothing but count: counted here instead.
                 seen += len(pushed)
@@ -404,7 +413,7 @@ def _schema_texts(schema: Mapping[str, Any]) -> list[tuple[str | None, str, str]
         for key in ("$defs", "definitions"):
             if _is_mapping(node.get(key)):
                 stack.extend((n, depth + 1, False) for n in islice(node[key].values(), 200))
-    return out
+    return names, out
 
 
 #: The keys of a parameter's schema that ``_own_text`` reads.
