@@ -425,7 +425,10 @@ def _own_text(pschema: Mapping[str, Any]) -> str:
     texts = [v for k in ("description", "title", "default") if isinstance(v := pschema.get(k), str)]
     enum = pschema.get("enum")
     if isinstance(enum, list):  # crawled schemas hold anything: 5, "abc", {...}
-        texts += [e for e in enum if isinstance(e, str)][:50]
+        strings = [e for e in enum[:50] if isinstance(e, str)]
+        if len(strings) < 50 < len(enum):  # not all strings: the first 50 strings lie further on
+            strings = [e for e in enum if isinstance(e, str)][:50]
+        texts += strings
     return "\n".join(texts)
 
 
