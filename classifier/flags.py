@@ -266,7 +266,6 @@ _ON_BEHALF_SCREEN: Final = Screen(_ON_BEHALF)
 _CAPABILITY_HEAD: Final = 4000
 #: Every base64 (40+) or hex (32+ digits, or 16+ ``\\xHH``) blob lies in a whitespace-free stretch this long.
 _BLOB_MIN: Final = 32
-_LONG_STRETCH: Final = re.compile(rf"\S{{{_BLOB_MIN}}}")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -561,8 +560,8 @@ def _printable(data: bytes) -> str | None:
 def _check_encoded(text: str, where: str, add: Any) -> None:
     # A blob holds no whitespace and what borders it is whitespace or not of its alphabet: the
     # patterns find the same blobs, in the same order, in the long whitespace-free stretches alone.
-    if len(text) < _BLOB_MIN or not _LONG_STRETCH.search(text):
-        return  # most texts: no stretch that long (\s and str.split() agree on what is whitespace)
+    if len(text) < _BLOB_MIN:
+        return
     stretches = [s for s in text.split() if len(s) >= _BLOB_MIN]
     if not stretches:
         return

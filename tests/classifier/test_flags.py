@@ -246,9 +246,7 @@ def test_false_positives_on_real_tools(corpus_path: Path) -> None:
     assert len(flagged) / len(rows) <= 0.01, flagged
 
 
-def test_whitespace_of_the_blob_prefilter_is_that_of_split() -> None:
-    """_check_encoded skips texts without 32 non-\\s characters in a row: \\s must be str.split()'s space."""
-    assert all(bool(re.match(r"\s", chr(cp))) == chr(cp).isspace() for cp in range(0x110000))
+def test_blobs_between_unicode_spaces_are_found() -> None:
     assert ids("v", "Data\u00a0aGVsbG8gd29ybGQsIHRoaXMgaXMgYSB0ZXN0IG9mIGEgYmxvYg==\u2003end") == {"F107"}
 
 
