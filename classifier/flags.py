@@ -295,9 +295,11 @@ def find_flags(
     description = description if isinstance(description, str) else None
     names: list[str] = []
     params: list[tuple[str | None, str, str]] = []
-    if input_schema is not None and _is_mapping(input_schema):
+    if type(input_schema) is dict or (input_schema is not None and _is_mapping(input_schema)):
         names, params = _schema_texts(input_schema)
-    title = annotations.get("title") if annotations is not None and _is_mapping(annotations) else None
+    title = None
+    if type(annotations) is dict or (annotations is not None and _is_mapping(annotations)):
+        title = annotations.get("title")
 
     # check_name and check_text have nothing to say about plain printable ASCII: not called for it.
     if not (name.isascii() and name.isprintable()):
@@ -308,7 +310,8 @@ def find_flags(
             if key and not (key.isascii() and key.isprintable()):
                 check_name(key, _param_where(key), add)
     texts: list[tuple[str, str, str | None]] = [("description", description or "", None)]
-    texts += [(_param_where(k) if w is None else w, t, k or None) for w, k, t in params]
+    if params:
+        texts += [(_param_where(k) if w is None else w, t, k or None) for w, k, t in params]
     if isinstance(title, str) and title:
         texts.append(("title", title, None))
     head: ScreenText | None = None
