@@ -259,6 +259,7 @@ _TEXT_SCREENS: Final = ScreenGroup(Screen(p) for p in (*(p for _, p in _INSTRUCT
                                                       _SECRET_WORDS, _DESTINATION))
 _EXEC_SCREEN: Final = Screen(_EXEC_TEXT)
 _FILE_SCREEN: Final = Screen(_FILE_TEXT)
+_EXEC_FILE_SCREENS: Final = ScreenGroup((_EXEC_SCREEN, _FILE_SCREEN))
 _NET_SCREEN: Final = Screen(_NET_TEXT)
 _MONEY_SCREEN: Final = Screen(_MONEY)
 _ON_BEHALF_SCREEN: Final = Screen(_ON_BEHALF)
@@ -615,9 +616,10 @@ def _check_capabilities(
     pset = params
     if _CAP_WORDS.isdisjoint(wset) and _CAP_PARAMS.isdisjoint(pset):
         # The common case: nothing in the name or the parameters, only the text can say more.
-        if _EXEC_SCREEN.search(head):
+        may_exec, may_file = _EXEC_FILE_SCREENS.may_match_all(head)
+        if may_exec and _EXEC_TEXT.search(head.text):
             add("F150", _cap_evidence(name, set()))
-        if _FILE_SCREEN.search(head):
+        if may_file and _FILE_TEXT.search(head.text):
             add("F151", _cap_evidence(name, set()))
         return
     exec_hit = (wset & _EXEC_WORDS) or ("run" in wset and wset & _RUN_OBJECTS) or pset & _EXEC_PARAMS
