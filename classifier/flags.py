@@ -29,7 +29,7 @@ from itertools import chain, islice
 from typing import Any, Final
 
 from classifier.confusables import INVISIBLE, check_name, check_text, homoglyphs, show, skeleton
-from classifier.screen import Screen, ScreenText, may_match_all
+from classifier.screen import Screen, ScreenGroup, ScreenText
 from classifier.tokens import split_name
 
 __all__ = ["FLAGS", "FLAGS_BY_ID", "SCAN_LIMIT", "Flag", "find_flags", "shadow_key", "shadowing"]
@@ -255,12 +255,14 @@ _ON_BEHALF = re.compile(r"\b(?:on\s+behalf\s+of|as\s+the\s+(?:authenticated\s+)?
 # texts holding the words any of its matches needs. Same results, a fraction of the scans.
 _INSTRUCTIONS: Final = (("F102", _TAG), ("F103", _OVERRIDE), ("F104", _CONCEAL), ("F106", _CROSS_TOOL))
 #: The instruction patterns, then _SECRET_PATH, _SECRET_WORDS and _DESTINATION.
-_TEXT_SCREENS: Final = tuple(Screen(p) for p in (*(p for _, p in _INSTRUCTIONS), _SECRET_PATH, _SECRET_WORDS,
-                                                 _DESTINATION))
-# By id: hashing a compiled pattern hashes its whole program.
-_CAPABILITY_SCREENS: Final = {
-    id(p): Screen(p) for p in (_EXEC_TEXT, _FILE_TEXT, _NET_TEXT, _MONEY, _ON_BEHALF)
-}
+_TEXT_SCREENS: Final = ScreenGroup(Screen(p) for p in (*(p for _, p in _INSTRUCTIONS), _SECRET_PATH,
+                                                      _SECRET_WORDS, _DESTINATION))
+_EXEC_SCREEN: Final = Screen(_EXEC_TEXT)
+_FILE_SCREEN: Final = Screen(_FILE_TEXT)
+_EXEC_FILE_SCREENS: Final = ScreenGroup((_EXEC_SCREEN, _FILE_SCREEN))
+_NET_SCREEN: Final = Screen(_NET_TEXT)
+_MONEY_SCREEN: Final = Screen(_MONEY)
+_ON_BEHALF_SCREEN: Final = Screen(_ON_BEHALF)
 #: Description characters read for capabilities.
 _CAPABILITY_HEAD: Final = 4000
 #: Every base64 (40+) or hex (32+ digits, or 16+ ``\\xHH``) blob lies in a whitespace-free stretch this long.
@@ -292,17 +294,25 @@ def find_flags(
 
     name = name if isinstance(name, str) else ""
     description = description if isinstance(description, str) else None
-    params = _schema_texts(input_schema) if _is_mapping(input_schema) else []
-    title = annotations.get("title") if _is_mapping(annotations) else None
+    names: list[str] = []
+    params: list[tuple[str | None, str, str]] = []
+    if type(input_schema) is dict or (input_schema is not None and _is_mapping(input_schema)):
+        names, params = _schema_texts(input_schema)
+    title = None
+    if type(annotations) is dict or (annotations is not None and _is_mapping(annotations)):
+        title = annotations.get("title")
 
     # check_name and check_text have nothing to say about plain printable ASCII: not called for it.
     if not (name.isascii() and name.isprintable()):
         check_name(name, "name", add)
-    for where, key, _ in params:
-        if key and not (key.isascii() and key.isprintable()):
-            check_name(key, where, add)
+    joined = "".join(names)  # plain printable ASCII when each name is
+    if not (joined.isascii() and joined.isprintable()):
+        for key in names:
+            if key and not (key.isascii() and key.isprintable()):
+                check_name(key, _param_where(key), add)
     texts: list[tuple[str, str, str | None]] = [("description", description or "", None)]
-    texts += [(w, t, k or None) for w, k, t in params if t]
+    if params:
+        texts += [(_param_where(k) if w is None else w, t, k or None) for w, k, t in params]
     if isinstance(title, str) and title:
         texts.append(("title", title, None))
     head: ScreenText | None = None
@@ -312,7 +322,7 @@ def find_flags(
         if len(text) > SCAN_LIMIT:
             add("F109", f"{where} has {len(text):,} characters; instructions scanned in the first and "
                         f"last {SCAN_LIMIT // 2:,}")
-        for window in _windows(text):
+        for window in (text,) if 0 < len(text) <= SCAN_LIMIT else _windows(text):
             if i == 0 and description_words is not None and window.isascii() and window is text:
                 scan = ScreenText(window, folded=(window.lower(), description_words))
             else:
@@ -322,7 +332,9 @@ def find_flags(
                 head = scan  # the whole description: the capability checks read the same text
     if head is None:
         head = ScreenText(skeleton((description or "")[:_CAPABILITY_HEAD]))
-    _check_capabilities(name, name_words, head, [k for _, k, _ in params if k], add)
+    pset = set(map(str.lower, names))
+    pset.discard("")
+    _check_capabilities(name, name_words, head, pset, add)
     if len(found) < 2:
         return list(found.values())
     return sorted(found.values(), key=lambda f: (_SEVERITY_ORDER[f["severity"]], f["id"]))
@@ -344,13 +356,17 @@ _NESTING_KEYS: Final = frozenset({"properties", "items", "additionalProperties",
                                   "allOf", "prefixItems", "$defs", "definitions"})
 
 
-def _schema_texts(schema: Mapping[str, Any]) -> list[tuple[str, str, str]]:
-    """(where, parameter name, its description/title/enum/default text) over the whole schema, bounded.
+def _schema_texts(schema: Mapping[str, Any]) -> tuple[list[str], list[tuple[str | None, str, str]]]:
+    """The parameter names, and (where, parameter name, its description/title/enum/default text) for
+    each text, over the whole schema, bounded.
 
-    A parameter's own description and title are reported with the parameter, not again as the
-    ``schema`` text of its node (``own_texts_reported``).
+    ``where`` is None for a parameter: ``_param_where(name)`` names it, built only for a parameter
+    with a text (most have none). A node's description or title is reported as ``schema``, with
+    the name "". A parameter's own description and title are reported with the parameter, not
+    again as the ``schema`` text of its node (``own_texts_reported``).
     """
-    out: list[tuple[str, str, str]] = []
+    names: list[str] = []
+    out: list[tuple[str | None, str, str]] = []
     stack: list[tuple[Any, int, bool]] = [(schema, 0, False)]
     seen = 0
     while stack and seen < _MAX_SCHEMA_NODES:
@@ -366,22 +382,30 @@ def _schema_texts(schema: Mapping[str, Any]) -> list[tuple[str, str, str]]:
         nesting = _NESTING_KEYS.intersection(node)
         if not nesting:
             continue
+        only_properties = len(nesting) == 1 and "properties" in nesting
         props = node.get("properties")
         if _is_mapping(props):
+            pushed: list[tuple[Any, int, bool]] = []
+            leaf = (None, depth + 1, True)  # a parameter's schema that nests nothing
+            nested = False
             for pname, pschema in islice(props.items(), 500):
-                pname = str(pname)
-                texts = []
-                if _is_mapping(pschema):
-                    texts = [v for k in ("description", "title", "default")
-                             if isinstance(v := pschema.get(k), str)]
-                    enum = pschema.get("enum")
-                    if isinstance(enum, list):  # crawled schemas hold anything: 5, "abc", {...}
-                        texts += [e for e in enum if isinstance(e, str)][:50]
-                    leaf = _NESTING_KEYS.isdisjoint(pschema)
-                    stack.append((None if leaf else pschema, depth + 1, True))
-                where = f"parameter '{show(pname, 40)}'"
-                out.append((where, pname, "\n".join(texts)))
-        if len(nesting) == 1 and "properties" in nesting:
+                if type(pname) is not str:
+                    pname = str(pname)
+                names.append(pname)
+                if type(pschema) is dict or isinstance(pschema, Mapping):
+                    if not _TEXT_KEYS.isdisjoint(pschema) and (text := _own_text(pschema)):
+                        out.append((None, pname, text))
+                    if _NESTING_KEYS.isdisjoint(pschema):
+                        pushed.append(leaf)
+                    else:
+                        pushed.append((pschema, depth + 1, True))
+                        nested = True
+            if only_properties and not nested:
+                # Only leaves, popped next and doing nothing but count: counted here instead.
+                seen += len(pushed)
+            else:
+                stack.extend(pushed)
+        if only_properties:
             continue  # the common case: nothing else to push
         for key in ("items", "additionalProperties", "not"):
             if _is_mapping(node.get(key)):
@@ -392,7 +416,27 @@ def _schema_texts(schema: Mapping[str, Any]) -> list[tuple[str, str, str]]:
         for key in ("$defs", "definitions"):
             if _is_mapping(node.get(key)):
                 stack.extend((n, depth + 1, False) for n in islice(node[key].values(), 200))
-    return out
+    return names, out
+
+
+#: The keys of a parameter's schema that ``_own_text`` reads.
+_TEXT_KEYS: Final = frozenset({"description", "title", "default", "enum"})
+
+
+def _own_text(pschema: Mapping[str, Any]) -> str:
+    """A parameter's description, title, default and (string) enum values, one a line."""
+    texts = [v for k in ("description", "title", "default") if isinstance(v := pschema.get(k), str)]
+    enum = pschema.get("enum")
+    if isinstance(enum, list):  # crawled schemas hold anything: 5, "abc", {...}
+        strings = [e for e in enum[:50] if isinstance(e, str)]
+        if len(strings) < 50 < len(enum):  # not all strings: the first 50 strings lie further on
+            strings = [e for e in enum if isinstance(e, str)][:50]
+        texts += strings
+    return "\n".join(texts)
+
+
+def _param_where(pname: str) -> str:
+    return f"parameter '{show(pname, 40)}'"
 
 
 def _excerpt(text: str, m: re.Match[str], before: int = 30, after: int = 60) -> str:
@@ -405,7 +449,12 @@ def _check_instructions(
     """Instruction flags on one (skeleton) text; True when any high one fired."""
     fired = False
     text = scan.text
-    *instructions, secret_path, secret_words, destination = may_match_all(_TEXT_SCREENS, scan)
+    mays = _TEXT_SCREENS.may_match_all(scan)
+    if True not in mays:  # the common case: no pattern can match
+        if not decoded:
+            _check_encoded(text, where, add)
+        return False
+    *instructions, secret_path, secret_words, destination = mays
     for (flag_id, pattern), may in zip(_INSTRUCTIONS, instructions, strict=True):
         m = _first(pattern, text) if may else None
         if m:
@@ -515,6 +564,8 @@ def _printable(data: bytes) -> str | None:
 def _check_encoded(text: str, where: str, add: Any) -> None:
     # A blob holds no whitespace and what borders it is whitespace or not of its alphabet: the
     # patterns find the same blobs, in the same order, in the long whitespace-free stretches alone.
+    if len(text) < _BLOB_MIN:
+        return
     stretches = [s for s in text.split() if len(s) >= _BLOB_MIN]
     if not stretches:
         return
@@ -556,34 +607,54 @@ def _report_blob(kind: str, blob: str, plain: str | None, opaque: int, where: st
 
 
 def _check_capabilities(
-    name: str, name_words: list[str] | None, head: ScreenText, params: list[str], add: Any
+    name: str, name_words: list[str] | None, head: ScreenText, params: set[str], add: Any
 ) -> None:
-    """``head``: the skeleton of the description's first ``_CAPABILITY_HEAD`` characters."""
+    """``head``: the skeleton of the description's first ``_CAPABILITY_HEAD`` characters;
+    ``params``: the parameter names, lower case."""
     words = split_name(name) if name_words is None else name_words
     wset = set(words)
-    pset = {p.lower() for p in params}
-
-    def found(pattern: re.Pattern[str], text: ScreenText = head) -> bool:
-        return _CAPABILITY_SCREENS[id(pattern)].search(text) is not None
-
+    pset = params
+    if _CAP_WORDS.isdisjoint(wset) and _CAP_PARAMS.isdisjoint(pset):
+        # The common case: nothing in the name or the parameters, only the text can say more.
+        may_exec, may_file = _EXEC_FILE_SCREENS.may_match_all(head)
+        if may_exec and _EXEC_TEXT.search(head.text):
+            add("F150", _cap_evidence(name, set()))
+        if may_file and _FILE_TEXT.search(head.text):
+            add("F151", _cap_evidence(name, set()))
+        return
     exec_hit = (wset & _EXEC_WORDS) or ("run" in wset and wset & _RUN_OBJECTS) or pset & _EXEC_PARAMS
-    if exec_hit or found(_EXEC_TEXT):
+    if exec_hit or _EXEC_SCREEN.search(head):
         add("F150", _cap_evidence(name, pset & _EXEC_PARAMS))
-    if (wset & _FILE_WORDS) or pset & _FILE_PARAMS or found(_FILE_TEXT):
+    if (wset & _FILE_WORDS) or pset & _FILE_PARAMS or _FILE_SCREEN.search(head):
         add("F151", _cap_evidence(name, pset & _FILE_PARAMS))
     # Cheap set tests first: the text is searched only when its answer can matter.
-    fetches = pset & _URL_PARAMS and (wset & _NET_WORDS or found(_NET_TEXT))
-    if fetches or ({"http", "fetch"} & wset and {"url", "request"} & wset):
+    fetches = pset & _URL_PARAMS and (wset & _NET_WORDS or _NET_SCREEN.search(head))
+    if fetches or (_HTTP_FETCH & wset and _URL_REQUEST & wset):
         add("F152", _cap_evidence(name, pset & _URL_PARAMS))
-    if wset & _CRED_WORDS or ({"api", "key"} <= wset) or pset & _CRED_PARAMS:
+    if wset & _CRED_WORDS or (wset >= _API_KEY) or pset & _CRED_PARAMS:
         add("F153", _cap_evidence(name, pset & _CRED_PARAMS))
-    pays = wset & _PAY_WORDS and (wset - {"transfer", "checkout", "invoice"} or found(_MONEY))
-    sends = wset & {"send", "create", "transfer", "make"}
-    if pays or (sends and found(_MONEY, ScreenText(head.text[:500]))):
+    pays = wset & _PAY_WORDS and (wset - _PAY_UNSURE or _MONEY_SCREEN.search(head))
+    sends = wset & _SEND_WORDS
+    if pays or (sends and _MONEY_SCREEN.search(ScreenText(head.text[:500]))):
         add("F154", _cap_evidence(name, set()))
-    as_user = words and words[0] in {"send", "post", "reply", "tweet"} and found(_ON_BEHALF)
+    as_user = words and words[0] in _AS_USER_VERBS and _ON_BEHALF_SCREEN.search(head)
     if (wset & _MSG_VERBS and wset & _MSG_OBJECTS) or as_user:
         add("F155", _cap_evidence(name, set()))
+
+
+_HTTP_FETCH: Final = frozenset({"http", "fetch"})
+_URL_REQUEST: Final = frozenset({"url", "request"})
+_API_KEY: Final = frozenset({"api", "key"})
+_PAY_UNSURE: Final = frozenset({"transfer", "checkout", "invoice"})
+_SEND_WORDS: Final = frozenset({"send", "create", "transfer", "make"})
+_AS_USER_VERBS: Final = frozenset({"send", "post", "reply", "tweet"})
+#: Every name word and parameter name that ``_check_capabilities`` reads: without one of them only
+#: the text (code execution, file system) can tag the tool.
+_CAP_WORDS: Final = frozenset().union(
+    _EXEC_WORDS, {"run"}, _FILE_WORDS, _NET_WORDS, _HTTP_FETCH, _URL_REQUEST, _CRED_WORDS, _API_KEY,
+    _PAY_WORDS, _SEND_WORDS, _MSG_VERBS, _MSG_OBJECTS, _AS_USER_VERBS,
+)
+_CAP_PARAMS: Final = _EXEC_PARAMS | _FILE_PARAMS | _URL_PARAMS | _CRED_PARAMS
 
 
 def _cap_evidence(name: str, params: set[str]) -> str:
