@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import json
+import random
 import re
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from classifier.rules import LABELS, RULES, RULES_BY_ID, evaluate, view
+from classifier import rules
+from classifier.rules import LABELS, RULES, RULES_BY_ID, evaluate, evaluate_all, view
 
 FIXTURES = Path(__file__).parent / "rules"
 
@@ -52,3 +55,68 @@ def test_annotations_can_be_left_out() -> None:
     v = view("x", annotations={"readOnlyHint": True})
     assert any(h.rule.id == "R401" for h in evaluate(v))
     assert not any(h.rule.id.startswith("R4") for h in evaluate(v, annotations=False))
+
+
+# --- the trigger gate: evaluate runs only the rules a tool triggers; it must never hide a hit ---
+
+ROWS = [
+    json.loads(line)
+    for path in [*sorted((FIXTURES.parents[2] / "classifier" / "data" / "train").glob("*.jsonl")),
+                 *sorted(FIXTURES.glob("*.jsonl"))]
+    for line in path.read_text(encoding="utf-8").splitlines()
+    if line.strip()
+]
+
+
+def _same_as_ungated(name: str, description: Any, schema: Any, annotations: Any) -> None:
+    v = view(name, description, schema, annotations)
+    for with_annotations in (True, False):
+        gated = evaluate(v, annotations=with_annotations)
+        assert gated == evaluate_all(v, annotations=with_annotations), (name, description, schema)
+
+
+def test_triggers_hide_no_hit_on_the_training_and_fixture_rows() -> None:
+    assert len(ROWS) > 2000
+    for r in ROWS:
+        _same_as_ungated(r["name"], r.get("description"), r.get("input_schema"), r.get("annotations"))
+
+
+def _vocabulary() -> list[str]:
+    found: set[str] = set()
+    for name_words, params, param_word_set, _ in rules._TRIGGERS.values():
+        found |= name_words | params | param_word_set
+    for value in vars(rules).values():  # every lexicon, with its words' plurals
+        if isinstance(value, frozenset) and all(isinstance(w, str) for w in value):
+            found |= value | {w + "s" for w in value}
+    odd = {"and", "or", "then", "x", "zpa", "gitlab", "12", "удалить", "删除", "İndex", "ﬁle"}
+    return sorted(found | odd)
+
+
+def test_triggers_hide_no_hit_on_fuzzed_tools() -> None:
+    rng = random.Random(7)
+    vocab = _vocabulary()
+    texts = [r.get("description") for r in ROWS[::7]] + [None, "", "x"]
+    annotations = [None, {}, {"readOnlyHint": True}, {"readOnlyHint": False}, {"destructiveHint": True},
+                   {"readOnlyHint": False, "destructiveHint": False}, {"title": "t"}]
+
+    def compound() -> str:
+        parts = rng.sample(vocab, rng.randint(1, 4))
+        style = rng.randrange(4)
+        if style == 0:
+            return "_".join(parts)
+        if style == 1:
+            return parts[0] + "".join(p[:1].upper() + p[1:] for p in parts[1:])
+        if style == 2:
+            return "-".join(p.upper() for p in parts)
+        return rng.choice(["mcp__gh__", "gh.", "GitHub:", "a/"]) + "_".join(parts)
+
+    for _ in range(4000):
+        name = compound()
+        schema = {"type": "object", "properties": {
+            compound(): {"type": "string", "description": rng.choice(texts) or ""}
+            for _ in range(rng.randint(0, 4))
+        }}
+        description = rng.choice(texts)
+        if description and rng.random() < 0.3:
+            description += " " + " ".join(rng.sample(vocab, 5))
+        _same_as_ungated(name, description, schema, rng.choice(annotations))
