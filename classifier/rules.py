@@ -18,9 +18,10 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import lru_cache, reduce
 from itertools import islice
-from typing import Any, Final
+from operator import or_
+from typing import Any, Final, NamedTuple
 
 from classifier.screen import Screen, ScreenText
 from classifier.tokens import MAX_TEXT, clean, name_words, split_name, words
@@ -326,10 +327,17 @@ def _is_mapping(value: object) -> bool:
 Values = dict[str, str]
 Check = Callable[[ToolView], "Values | None"]
 _CHECKS: dict[str, Check] = {}
-#: Triggers by rule id: ``(name words, parameter names, parameter words, kinds)``.
-_TRIGGERS: dict[str, tuple[frozenset[str], frozenset[str], frozenset[str], frozenset[str]]] = {}
-#: Kinds of trigger that are not words: a description, annotations, or every tool.
-_KINDS: Final = ("text", "annotations", "always")
+class _Triggers(NamedTuple):
+    """What a tool must have before a rule can fire: any one of these."""
+
+    name: frozenset[str]  # one of these among the tool's ``name_words``
+    params: frozenset[str]  # one of these among its parameter names (``params``)
+    param_words: frozenset[str]  # one of these among its ``param_words``
+    text_starts: frozenset[str]  # a description word starting with one of these (``\b`` + it)
+    kinds: frozenset[str]  # "text": any description; "annotations": any; "always"
+
+
+_TRIGGERS: dict[str, _Triggers] = {}
 
 
 def _check(
@@ -338,18 +346,20 @@ def _check(
     name: Iterable[str] = (),
     params: Iterable[str] = (),
     param_words: Iterable[str] = (),
+    text_starts: Iterable[str] = (),
     text: bool = False,
     annotations: bool = False,
     always: bool = False,
 ) -> Callable[[Check], Check]:
-    """Register the check of ``rule_id`` with its triggers: one of the ``name`` words among the
-    tool's ``name_words``, one of ``params`` among its parameter names, one of ``param_words``
-    among its parameter words, a description (``text``), annotations, or ``always``."""
-    kinds = frozenset(k for k, on in zip(_KINDS, (text, annotations, always), strict=True) if on)
+    """Register the check of ``rule_id`` with its triggers (see ``_Triggers``)."""
+    kinds = frozenset(k for k, on in (("text", text), ("annotations", annotations), ("always", always)) if on)
+    triggers = _Triggers(
+        frozenset(name), frozenset(params), frozenset(param_words), frozenset(text_starts), kinds
+    )
 
     def register(fn: Check) -> Check:
         _CHECKS[rule_id] = fn
-        _TRIGGERS[rule_id] = (frozenset(name), frozenset(params), frozenset(param_words), kinds)
+        _TRIGGERS[rule_id] = triggers
         return fn
 
     return register
@@ -559,9 +569,10 @@ def _phrase_check(
     return check
 
 
-def _phrase_rule(rule_id: str, check: Check) -> None:
-    """Register a phrase check: it reads the description only."""
-    _check(rule_id, text=True)(check)
+def _phrase_rule(rule_id: str, check: Check, starts: Iterable[str] = ()) -> None:
+    """Register a phrase check. ``starts``: every match of its pattern begins at a word boundary
+    with one of these (its alternatives' opening literals); without them, any description."""
+    _check(rule_id, text_starts=starts, text=not starts)(check)
 
 
 _READ_ONLY = re.compile(
@@ -589,7 +600,9 @@ _phrase_rule("R201", _phrase_check(
     needs=("permanent", "not be", "irreversibl", "irrecoverabl", "reversible", "destructive", "delete",
            "destroy", "erase", "purge", "wipe", "truncate", "overwrite", "terminate", "revoke", "uninstall",
            "drop", "data loss"),
-))
+), starts=("permanent", "can", "irreversibl", "irrecoverabl", "not", "destructive", "delete", "destroy",
+           "erase", "purge", "wipe", "truncate", "overwrite", "terminate", "revoke", "uninstall", "drop",
+           "data"))
 _phrase_rule("R202", _phrase_check(
     r"\b(?:execut|run|eval)\w* (?:an? |the )?(?:arbitrary|any|raw|custom|given|provided)\b"
     r"(?:(?!read[- ]?only|select)[^.]){0,30}?"
@@ -599,19 +612,19 @@ _phrase_rule("R202", _phrase_check(
     r"\barbitrary (?:code|commands?|sql|javascript|python)\b",
     needs=("execut", "run", "eval", "shell", "terminal", "bash", "powershell", "remote code", "rce",
            "arbitrary"),
-))
+), starts=("execut", "run", "eval", "shell", "terminal", "bash", "powershell", "remote", "rce", "arbitrary"))
 _phrase_rule("R203", _phrase_check(
     r"\b(?:removes?|cancels?|replaces?|clears?|resets?|discards?|detaches?)\b|\bclean(?:s|ing)? up\b|"
     r"\bcleanup\b",
     unless=_NEGATED,
     needs=("remove", "cancel", "replace", "clear", "reset", "discard", "detach", "clean"),
-))
+), starts=("remove", "cancel", "replace", "clear", "reset", "discard", "detach", "clean"))
 _phrase_rule("R204", _phrase_check(
     r"\b(?:execut|run)\w* (?:an? |the )?(?:sql|cypher|database|db|graphql|kql|promql)?\s?(?:query|queries|"
     r"statements?|sql)\b",
     unless=_READ_ONLY,
     needs=("execut", "run"),
-))
+), starts=("execut", "run"))
 _phrase_rule("R211", _phrase_check(
     r"(?:creates?|adds?|updates?|sends?|posts?|publish(?:es)?|uploads?|sets?|modif(?:y|ies)|changes?|"
     r"starts?|schedules?|assigns?|invites?|submits?|triggers?|edits?|inserts?|appends?|enables?|disables?|"
@@ -622,7 +635,7 @@ _phrase_rule("R212", _phrase_check(
     r"\bwrite operation\b|\bmodif(?:y|ies) (?:the|an?|existing)\b|\bmakes? changes\b|\bmutat\w+|"
     r"\bpersist(?:s|ed)?\b",
     needs=("write operation", "modif", "make", "mutat", "persist"),
-))
+), starts=("write", "modif", "make", "mutat", "persist"))
 # A sentence or list item of the description (not its opening, which R211 reads) that says the
 # tool stores something: "... run. Creates tables and inserts test data", "- saves the report to".
 # Not "Updates are returned ..." (a noun), and not inside a sentence ("use X, which creates").
@@ -635,7 +648,8 @@ _SIDE_EFFECT_NEEDS = ("creates", "inserts", "saves", "writes", "stores", "modifi
                       "appends", "persists")
 
 
-@_check("R213", text=True)
+# The verb follows whitespace or punctuation: it starts a word.
+@_check("R213", text_starts=_SIDE_EFFECT_NEEDS)
 def _side_effect_statement(v: ToolView) -> Values | None:
     if any(map(v.text.__contains__, _SIDE_EFFECT_NEEDS)) and (m := _SIDE_EFFECT.search(v.text)):
         return {"phrase": m.group("phrase")}
@@ -645,7 +659,7 @@ def _side_effect_statement(v: ToolView) -> Values | None:
 _R221 = _phrase_check(_READ_ONLY.pattern)
 
 
-@_check("R221", text=True)
+@_check("R221", text_starts=("read", "does", "without", "no", "safe", "only"))
 def _read_only_phrase(v: ToolView) -> Values | None:
     return _R221(v) if v.text and _search(v, _READ_ONLY) else None
 
@@ -658,7 +672,7 @@ _phrase_rule("R222", _phrase_check(
 ))
 _phrase_rule("R223", _phrase_check(
     r"\breturns? (?:a |the )?(?:list|details|information|summary|count)\b", needs=("return",)
-))
+), starts=("return",))
 
 _FORCE = _w("force overwrite force_delete allow_overwrite replace_existing purge hard_delete")
 _CONFIRM = _w("confirm confirmation confirmed i_understand are_you_sure acknowledge_risk")
@@ -891,23 +905,45 @@ _ALL_MASK: Final = (1 << len(RULES)) - 1
 _DEFINITION_MASK: Final = sum(1 << i for i, r in enumerate(RULES) if r.id not in ANNOTATION_RULES)
 
 
-def _masks(part: int) -> dict[str, int]:
-    """Trigger -> mask of the rules it triggers, for part ``part`` of ``_TRIGGERS`` (0 name words,
-    1 parameter names, 2 parameter words)."""
+def _masks(part: str) -> dict[str, int]:
+    """Trigger -> mask of the rules it triggers, for one ``part`` of the triggers (a field name)."""
     out: dict[str, int] = {}
     for i, r in enumerate(RULES):
-        for trigger in _TRIGGERS[r.id][part]:
+        for trigger in getattr(_TRIGGERS[r.id], part):
             out[trigger] = out.get(trigger, 0) | 1 << i
     return out
 
 
 def _kind_mask(kind: str) -> int:
-    return sum(1 << i for i, r in enumerate(RULES) if kind in _TRIGGERS[r.id][3])
+    return sum(1 << i for i, r in enumerate(RULES) if kind in _TRIGGERS[r.id].kinds)
 
 
-_BY_NAME_WORD: Final = _masks(0)
-_BY_PARAM: Final = _masks(1)
-_BY_PARAM_WORD: Final = _masks(2)
+def _starts_pattern(prefixes: Iterable[str]) -> re.Pattern[str]:
+    """``\b`` and one of ``prefixes`` (each all word characters), grouped by first letter so that
+    few alternatives are tried at each word boundary, the longest first: ``findall`` gives, for
+    each place where some prefixes start, the longest of them."""
+    by_first: dict[str, list[str]] = {}
+    for p in sorted(prefixes, key=len, reverse=True):
+        assert re.fullmatch(r"\w+", p), p  # a prefix never holds a word boundary
+        by_first.setdefault(p[0], []).append(re.escape(p[1:]))
+    groups = (f"{first}(?:{'|'.join(rests)})" for first, rests in sorted(by_first.items()))
+    return re.compile(r"\b(?:" + "|".join(groups) + ")")
+
+
+def _with_shorter(masks: dict[str, int]) -> dict[str, int]:
+    """Each prefix also triggers the rules of the prefixes it starts with (``findall`` gives "not"
+    where "no" starts too)."""
+    return {
+        found: reduce(or_, (mask for p, mask in masks.items() if found.startswith(p)))
+        for found in masks
+    }
+
+
+_BY_NAME_WORD: Final = _masks("name")
+_BY_PARAM: Final = _masks("params")
+_BY_PARAM_WORD: Final = _masks("param_words")
+_BY_TEXT_START: Final = _with_shorter(_masks("text_starts"))
+_TEXT_STARTS: Final = _starts_pattern(_BY_TEXT_START)
 _TEXT_MASK: Final = _kind_mask("text")
 _ANNOTATIONS_MASK: Final = _kind_mask("annotations")
 _ALWAYS_MASK: Final = _kind_mask("always")
@@ -927,6 +963,8 @@ def _candidates(v: ToolView) -> int:
         mask |= get(w, 0)
     if v.text:
         mask |= _TEXT_MASK
+        for found in _TEXT_STARTS.findall(v.text):
+            mask |= _BY_TEXT_START[found]
     if v.annotations:
         mask |= _ANNOTATIONS_MASK
     return mask
