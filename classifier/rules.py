@@ -19,7 +19,7 @@ import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache, reduce
-from itertools import islice
+from itertools import chain, islice
 from operator import or_
 from typing import Any, Final, NamedTuple
 
@@ -298,7 +298,7 @@ def view(
         for key, spec in islice(props.items(), 200):  # type: ignore[union-attr]
             desc = spec.get("description") if _is_mapping(spec) else None
             params[_param_name(str(key))] = desc[:500].lower() if isinstance(desc, str) else ""
-    param_words = frozenset(w for p in params for w in _param_words(p))
+    param_words = frozenset(chain.from_iterable(map(_param_words, params)))
     all_words, ws = name_words(name)
     return ToolView(
         name=name,
@@ -919,15 +919,19 @@ def _kind_mask(kind: str) -> int:
 
 
 def _starts_pattern(prefixes: Iterable[str]) -> re.Pattern[str]:
-    """``\b`` and one of ``prefixes`` (each all word characters), grouped by first letter so that
-    few alternatives are tried at each word boundary, the longest first: ``findall`` gives, for
-    each place where some prefixes start, the longest of them."""
+    """A non-word character and one of ``prefixes`` (each all word characters, captured), which
+    ``findall`` finds in ``" " + text`` wherever ``\b`` and the prefix would match in ``text``.
+
+    Alternatives are grouped by first letter so that few are tried at each place, the longest
+    first: where several prefixes start, ``findall`` gives the longest of them. Starting with a
+    character class (rather than ``\b``) lets ``re`` skip from one non-word character to the next.
+    """
     by_first: dict[str, list[str]] = {}
     for p in sorted(prefixes, key=len, reverse=True):
         assert re.fullmatch(r"\w+", p), p  # a prefix never holds a word boundary
         by_first.setdefault(p[0], []).append(re.escape(p[1:]))
     groups = (f"{first}(?:{'|'.join(rests)})" for first, rests in sorted(by_first.items()))
-    return re.compile(r"\b(?:" + "|".join(groups) + ")")
+    return re.compile(r"\W(" + "|".join(groups) + ")")
 
 
 def _with_shorter(masks: dict[str, int]) -> dict[str, int]:
@@ -963,7 +967,7 @@ def _candidates(v: ToolView) -> int:
         mask |= get(w, 0)
     if v.text:
         mask |= _TEXT_MASK
-        for found in _TEXT_STARTS.findall(v.text):
+        for found in _TEXT_STARTS.findall(" " + v.text):
             mask |= _BY_TEXT_START[found]
     if v.annotations:
         mask |= _ANNOTATIONS_MASK
