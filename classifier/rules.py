@@ -23,7 +23,6 @@ from itertools import chain, islice
 from operator import or_
 from typing import Any, Final, NamedTuple
 
-from classifier.screen import Screen, ScreenText
 from classifier.tokens import MAX_TEXT, clean, name_words, split_name, words
 
 __all__ = [
@@ -222,8 +221,6 @@ class ToolView:
     #: Results of description searches that several rules share, by ``id`` of the pattern
     #: (hashing a compiled pattern hashes its whole program; see ``_search``).
     memo: dict[int, bool] = field(default_factory=dict)
-    #: ``text`` prepared for screens (see ``_text_scan``).
-    scan: ScreenText | None = None
 
 
 _PARAM_SPLIT = re.compile(r"[^a-z0-9]+")
@@ -259,30 +256,11 @@ def _search(v: ToolView, rx: re.Pattern[str]) -> bool:
     key = id(rx)
     found = v.memo.get(key)
     if found is None:
-        needs, screen = _searched(rx)
+        needs = _NEEDS_BY_ID.get(key)
         text = v.text
-        possible = (not needs or any(map(text.__contains__, needs))) and screen.may_match(_text_scan(v))
+        possible = not needs or any(map(text.__contains__, needs))
         found = v.memo[key] = possible and rx.search(text) is not None
     return found
-
-
-#: By ``id`` of a pattern given to ``_search`` (a module constant): its ``_NEEDS`` and its screen.
-_SEARCHED: dict[int, tuple[tuple[str, ...] | None, Screen]] = {}
-
-
-def _searched(rx: re.Pattern[str]) -> tuple[tuple[str, ...] | None, Screen]:
-    got = _SEARCHED.get(id(rx))
-    if got is None:
-        got = _SEARCHED[id(rx)] = (_NEEDS.get(rx), Screen(rx))
-    return got
-
-
-def _text_scan(v: ToolView) -> ScreenText:
-    """The description for screens; its words are ``text_words`` when the text is plain ASCII
-    (``words()`` then reads exactly ``text``)."""
-    if v.scan is None:
-        v.scan = ScreenText(v.text, set(v.text_words) if v.text.isascii() else None)
-    return v.scan
 
 
 def view(
@@ -553,13 +531,10 @@ def _phrase_check(
     """A description phrase rule. ``needs``: literal substrings of which every match contains
     one, checked first because a substring test is far cheaper than the regular expression."""
     rx = re.compile(pattern)
-    screen = None if start else Screen(rx)  # a match at the start fails fast without one
 
     def check(v: ToolView) -> Values | None:
         text = v.text
         if not text or (needs and not any(map(text.__contains__, needs))):
-            return None
-        if screen is not None and not screen.may_match(_text_scan(v)):
             return None
         m = rx.match(text.lstrip(" \t\n*#>-_`'\"")) if start else rx.search(text)
         if m and not (unless and _search(v, unless)):
@@ -590,6 +565,7 @@ _NEEDS: Final[dict[re.Pattern[str], tuple[str, ...]]] = {
     _READ_ONLY: ("read", "does", "without", "side", "destructive", "safe to", "only"),
     _NEGATED: ("no", "never", "without"),
 }
+_NEEDS_BY_ID: Final = {id(rx): needs for rx, needs in _NEEDS.items()}
 _phrase_rule("R201", _phrase_check(
     r"\bpermanent(?:ly)?\b[^.]{0,40}?\b(?:delet|remov|destroy|eras|purg)\w*|\bcannot be (?:undone|reversed|"
     r"recovered)|\bcan ?not be (?:undone|reversed|recovered)|\birreversibl\w*|\birrecoverabl\w*|"
