@@ -11,6 +11,11 @@ for, a strength (0..1) and a message template. A hit renders as a rationale line
 
 Rules are also features of the model (``classifier.model``); R4xx are not, so that the model
 judges the definition alone and annotations are weighed in ``classifier.classify``.
+
+Each rule also declares its triggers, what a tool must have before the rule can fire (a name
+word, a parameter, a word of the description starting with some letters, ...): ``evaluate``
+runs only the checks of the rules a tool triggers, ``evaluate_all`` every check (the two agree;
+the tests compare them).
 """
 
 from __future__ import annotations
@@ -21,7 +26,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache, reduce
 from itertools import chain, islice
 from operator import or_
-from typing import Any, Final, NamedTuple
+from typing import Any, Final, NamedTuple, TypeGuard
 
 from classifier.tokens import MAX_TEXT, clean, name_words, split_name, words
 
@@ -37,6 +42,7 @@ __all__ = [
     "Rule",
     "ToolView",
     "evaluate",
+    "evaluate_all",
     "severity",
     "view",
 ]
@@ -273,7 +279,7 @@ def view(
     params: dict[str, str] = {}
     props = input_schema.get("properties") if _is_mapping(input_schema) else None
     if _is_mapping(props):
-        for key, spec in islice(props.items(), 200):  # type: ignore[union-attr]
+        for key, spec in islice(props.items(), 200):
             desc = spec.get("description") if _is_mapping(spec) else None
             params[_param_name(str(key))] = desc[:500].lower() if isinstance(desc, str) else ""
     param_words = frozenset(chain.from_iterable(map(_param_words, params)))
@@ -287,11 +293,11 @@ def view(
         text_words=words(text),
         params=params,
         param_words=param_words,
-        annotations=annotations if _is_mapping(annotations) else {},  # type: ignore[arg-type]
+        annotations=annotations if _is_mapping(annotations) else {},
     )
 
 
-def _is_mapping(value: object) -> bool:
+def _is_mapping(value: object) -> TypeGuard[Mapping[str, Any]]:
     return type(value) is dict or isinstance(value, Mapping)  # the exact test first: ABC checks are slow
 
 

@@ -164,7 +164,7 @@ def test_description_triggers_hide_no_hit_on_random_phrase_matches() -> None:
         patterns += [cell.cell_contents for cell in check.__closure__ or ()
                      if isinstance(cell.cell_contents, re.Pattern)]
     rng = random.Random(11)
-    schema = {"properties": {"query": {}, "method": {}, "pipeline": {}}}  # rules that read the text too
+    schema: dict[str, Any] = {"properties": {"query": {}, "method": {}, "pipeline": {}}}  # read the text too
     context = ["", " ", "x", "_", ". ", "\n- ", "1) ", "the", "not", "a file", "use it"]
     for pattern in dict.fromkeys(patterns):
         tree = parser.parse(pattern.pattern, pattern.flags)
