@@ -901,7 +901,7 @@ def _kind_mask(kind: str) -> int:
 
 
 def _starts_pattern(prefixes: Iterable[str]) -> re.Pattern[str]:
-    """A non-word character and one of ``prefixes`` (each all word characters, captured), which
+    r"""A non-word character and one of ``prefixes`` (each all word characters, captured), which
     ``findall`` finds in ``" " + text`` wherever ``\b`` and the prefix would match in ``text``.
 
     Alternatives are grouped by first letter so that few are tried at each place, the longest
