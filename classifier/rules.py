@@ -11,18 +11,23 @@ for, a strength (0..1) and a message template. A hit renders as a rationale line
 
 Rules are also features of the model (``classifier.model``); R4xx are not, so that the model
 judges the definition alone and annotations are weighed in ``classifier.classify``.
+
+Each rule also declares its triggers, what a tool must have before the rule can fire (a name
+word, a parameter, a word of the description starting with some letters, ...): ``evaluate``
+runs only the checks of the rules a tool triggers, ``evaluate_all`` every check (the two agree;
+the tests compare them).
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from functools import lru_cache
-from itertools import islice
-from typing import Any, Final
+from functools import lru_cache, reduce
+from itertools import chain, islice
+from operator import or_
+from typing import Any, Final, NamedTuple, TypeGuard
 
-from classifier.screen import Screen, ScreenText
 from classifier.tokens import MAX_TEXT, clean, name_words, split_name, words
 
 __all__ = [
@@ -37,6 +42,7 @@ __all__ = [
     "Rule",
     "ToolView",
     "evaluate",
+    "evaluate_all",
     "severity",
     "view",
 ]
@@ -189,22 +195,16 @@ READ_VERBS: Final = _w(
 ) - {"resolve", "evaluate"}
 
 
-def _verb(word: str, lexicon: frozenset[str]) -> str | None:
-    """``word`` if it is in ``lexicon``, else its singular (``deletes`` -> ``delete``) if that is."""
-    forms = _VERB_FORMS.get(lexicon)
-    if forms is None:
-        forms = _VERB_FORMS[lexicon] = _verb_forms(lexicon)
-    return forms.get(word)
-
-
 def _verb_forms(lexicon: frozenset[str]) -> dict[str, str]:
-    """Every word ``_verb`` accepts for ``lexicon``, with what it returns: one lookup per word."""
+    """The words that count as a verb of ``lexicon``, each with that verb: the verb itself and its
+    third person (``deletes`` -> ``delete``). One dict lookup tells whether a word is a verb."""
     forms = {w + "s": w for w in lexicon}
     forms.update((w, w) for w in lexicon)  # a word of the lexicon is itself, even if it ends in s
     return forms
 
 
-_VERB_FORMS: dict[frozenset[str], dict[str, str]] = {}
+_ALL_VERBS: Final = DESTRUCTIVE_VERBS | RISKY_VERBS | EXEC_VERBS | WRITE_VERBS | READ_VERBS
+_ALL_FORMS: Final = _verb_forms(_ALL_VERBS)
 
 
 # --- what a rule looks at ---------------------------------------------------------------------
@@ -227,8 +227,6 @@ class ToolView:
     #: Results of description searches that several rules share, by ``id`` of the pattern
     #: (hashing a compiled pattern hashes its whole program; see ``_search``).
     memo: dict[int, bool] = field(default_factory=dict)
-    #: ``text`` prepared for screens (see ``_text_scan``).
-    scan: ScreenText | None = None
 
 
 _PARAM_SPLIT = re.compile(r"[^a-z0-9]+")
@@ -252,9 +250,9 @@ def param_words(pname: str) -> tuple[str, ...]:
 def _lead(ws: list[str]) -> int:
     """1 when the name starts with a product or namespace word and its second word is a plain verb
     (``zpa_create_segment_group``, ``gitlab_delete_branch``), else 0."""
-    if len(ws) > 2 and not _verb(ws[0], _ALL_VERBS) and not ws[0].isdigit():
+    if len(ws) > 2 and ws[0] not in _ALL_FORMS and not ws[0].isdigit():
         second = ws[1]
-        if _verb(second, _ALL_VERBS) and second not in NOUN_LIKE:
+        if second in _ALL_FORMS and second not in NOUN_LIKE:
             return 1
     return 0
 
@@ -264,30 +262,11 @@ def _search(v: ToolView, rx: re.Pattern[str]) -> bool:
     key = id(rx)
     found = v.memo.get(key)
     if found is None:
-        needs, screen = _searched(rx)
+        needs = _NEEDS_BY_ID.get(key)
         text = v.text
-        possible = (not needs or any(map(text.__contains__, needs))) and screen.may_match(_text_scan(v))
+        possible = not needs or any(map(text.__contains__, needs))
         found = v.memo[key] = possible and rx.search(text) is not None
     return found
-
-
-#: By ``id`` of a pattern given to ``_search`` (a module constant): its ``_NEEDS`` and its screen.
-_SEARCHED: dict[int, tuple[tuple[str, ...] | None, Screen]] = {}
-
-
-def _searched(rx: re.Pattern[str]) -> tuple[tuple[str, ...] | None, Screen]:
-    got = _SEARCHED.get(id(rx))
-    if got is None:
-        got = _SEARCHED[id(rx)] = (_NEEDS.get(rx), Screen(rx))
-    return got
-
-
-def _text_scan(v: ToolView) -> ScreenText:
-    """The description for screens; its words are ``text_words`` when the text is plain ASCII
-    (``words()`` then reads exactly ``text``)."""
-    if v.scan is None:
-        v.scan = ScreenText(v.text, set(v.text_words) if v.text.isascii() else None)
-    return v.scan
 
 
 def view(
@@ -300,10 +279,10 @@ def view(
     params: dict[str, str] = {}
     props = input_schema.get("properties") if _is_mapping(input_schema) else None
     if _is_mapping(props):
-        for key, spec in islice(props.items(), 200):  # type: ignore[union-attr]
+        for key, spec in islice(props.items(), 200):
             desc = spec.get("description") if _is_mapping(spec) else None
             params[_param_name(str(key))] = desc[:500].lower() if isinstance(desc, str) else ""
-    param_words = frozenset(w for p in params for w in _param_words(p))
+    param_words = frozenset(chain.from_iterable(map(_param_words, params)))
     all_words, ws = name_words(name)
     return ToolView(
         name=name,
@@ -314,40 +293,65 @@ def view(
         text_words=words(text),
         params=params,
         param_words=param_words,
-        annotations=annotations if _is_mapping(annotations) else {},  # type: ignore[arg-type]
+        annotations=annotations if _is_mapping(annotations) else {},
     )
 
 
-def _is_mapping(value: object) -> bool:
+def _is_mapping(value: object) -> TypeGuard[Mapping[str, Any]]:
     return type(value) is dict or isinstance(value, Mapping)  # the exact test first: ABC checks are slow
 
 
-# --- checks: one function per rule id, each yields the values for its message ----------------
+# --- checks: one function per rule id, each returns the values for its message (or None) -------
+#
+# A rule also says what a tool must have before it can fire, its triggers (see ``_check``):
+# ``evaluate`` runs only the checks of rules whose triggers the tool has, so a tool pays for the
+# few rules that concern it rather than for all of them. Triggers must be conservative: a rule
+# that fires on a tool must always be triggered by it (tests compare with ``evaluate_all``).
 
 Values = dict[str, str]
-Check = Callable[[ToolView], Iterable[Values]]
+Check = Callable[[ToolView], "Values | None"]
 _CHECKS: dict[str, Check] = {}
+class _Triggers(NamedTuple):
+    """What a tool must have before a rule can fire: any one of these."""
+
+    name: frozenset[str]  # one of these among the tool's ``name_words``
+    params: frozenset[str]  # one of these among its parameter names (``params``)
+    param_words: frozenset[str]  # one of these among its ``param_words``
+    text_starts: frozenset[str]  # a description word starting with one of these (``\b`` + it)
+    kinds: frozenset[str]  # "text": any description; "annotations": any; "always"
 
 
-def _check(rule_id: str) -> Callable[[Check], Check]:
+_TRIGGERS: dict[str, _Triggers] = {}
+
+
+def _check(
+    rule_id: str,
+    *,
+    name: Iterable[str] = (),
+    params: Iterable[str] = (),
+    param_words: Iterable[str] = (),
+    text_starts: Iterable[str] = (),
+    text: bool = False,
+    annotations: bool = False,
+    always: bool = False,
+) -> Callable[[Check], Check]:
+    """Register the check of ``rule_id`` with its triggers (see ``_Triggers``)."""
+    kinds = frozenset(k for k, on in (("text", text), ("annotations", annotations), ("always", always)) if on)
+    triggers = _Triggers(
+        frozenset(name), frozenset(params), frozenset(param_words), frozenset(text_starts), kinds
+    )
+
     def register(fn: Check) -> Check:
         _CHECKS[rule_id] = fn
+        _TRIGGERS[rule_id] = triggers
         return fn
 
     return register
 
 
-def _first(v: ToolView, lexicon: frozenset[str]) -> str | None:
-    return _verb(v.words[v.lead], lexicon) if v.words else None
-
-
-def _later(v: ToolView, lexicon: frozenset[str], skip: frozenset[str] = frozenset()) -> Iterator[str]:
-    seen: set[str] = set()
-    for w in v.words[v.lead + 1 :]:
-        verb = _verb(w, lexicon)
-        if verb and verb not in skip and verb not in seen:
-            seen.add(verb)
-            yield verb
+def _first(v: ToolView, forms: dict[str, str]) -> str | None:
+    """The leading verb of the name if it is one of ``forms`` (see ``_verb_forms``)."""
+    return forms.get(v.words[v.lead]) if v.words else None
 
 
 _CONJUNCTIONS = _w("and or then")
@@ -357,162 +361,170 @@ _PLAIN_READS = _w(
     "retrieve lookup view inspect browse scan analyze analyse summarize summarise compare "
     "calculate estimate verify poll grep lint detect"
 )
+_PLAIN_READ_FORMS: Final = _verb_forms(_PLAIN_READS)
 
 
-def _read_object(v: ToolView, verb: str, lexicon: frozenset[str]) -> bool:
+def _read_object(v: ToolView, verb: str, forms: dict[str, str]) -> bool:
     """After a leading read verb the later words are what is read (``list_change_events``,
     ``get_tcp_resets_data``): ``verb`` is an action only where a conjunction joins it to the read
     (``get_or_create_user``, ``search_and_delete_messages``)."""
     ws = v.words
-    if not ws or _verb(ws[v.lead], _PLAIN_READS) is None:
+    if not ws or ws[v.lead] not in _PLAIN_READ_FORMS:
         return False
     return not any(
-        _verb(ws[i], lexicon) == verb and ws[i - 1] in _CONJUNCTIONS for i in range(v.lead + 1, len(ws))
+        forms.get(ws[i]) == verb and ws[i - 1] in _CONJUNCTIONS for i in range(v.lead + 1, len(ws))
     )
 
 
-@_check("R101")
-def _destructive_verb(v: ToolView) -> Iterator[Values]:
-    if verb := _first(v, DESTRUCTIVE_VERBS):
-        yield {"verb": verb}
+def _later(v: ToolView, forms: dict[str, str], skip: frozenset[str] = frozenset()) -> str | None:
+    """The first verb of ``forms`` after the leading word, not in ``skip``, that is an action
+    rather than the object of a leading read (``_read_object``)."""
+    ws = v.words
+    for i in range(v.lead + 1, len(ws)):
+        verb = forms.get(ws[i])
+        if verb and verb not in skip and not _read_object(v, verb, forms):
+            return verb
+    return None
 
 
-@_check("R102")
-def _destructive_verb_in_name(v: ToolView) -> Iterator[Values]:
-    for verb in _later(v, DESTRUCTIVE_VERBS):
-        if not _read_object(v, verb, DESTRUCTIVE_VERBS):
-            yield {"verb": verb}
-            return
+_DESTRUCTIVE_FORMS: Final = _verb_forms(DESTRUCTIVE_VERBS)
+_RISKY_FORMS: Final = _verb_forms(RISKY_VERBS)
+_WRITE_FORMS: Final = _verb_forms(WRITE_VERBS)
+_AMBIGUOUS_WRITE_FORMS: Final = _verb_forms(NOUN_LIKE & WRITE_VERBS)
+_READ_FORMS: Final = _verb_forms(READ_VERBS)
 
 
-@_check("R103")
-def _risky_verb(v: ToolView) -> Iterator[Values]:
+@_check("R101", name=_DESTRUCTIVE_FORMS)
+def _destructive_verb(v: ToolView) -> Values | None:
+    verb = _first(v, _DESTRUCTIVE_FORMS)
+    return {"verb": verb} if verb else None
+
+
+@_check("R102", name=_DESTRUCTIVE_FORMS)
+def _destructive_verb_in_name(v: ToolView) -> Values | None:
+    verb = _later(v, _DESTRUCTIVE_FORMS)
+    return {"verb": verb} if verb else None
+
+
+@_check("R103", name=_RISKY_FORMS)
+def _risky_verb(v: ToolView) -> Values | None:
     for i, w in enumerate(v.words):
-        verb = _verb(w, RISKY_VERBS)
+        verb = _RISKY_FORMS.get(w)
         if verb and (i == v.lead or verb not in NOUN_LIKE):
-            yield {"verb": verb}
-            return
+            return {"verb": verb}
+    return None
 
 
 _BULK = _w("many all bulk batch every mass")
 _CHANGE_VERBS = _w("update delete remove modify edit set patch replace overwrite clear reset archive")
+_CHANGE_FORMS: Final = _verb_forms(_CHANGE_VERBS)
 _REPLACE_WORDS = _w("upsert apply put overwrite")
 _MONEY = _w("refund payout withdraw trade sell buy purchase")
+_MONEY_FORMS: Final = _verb_forms(_MONEY)
 
 
-@_check("R104")
-def _bulk_change(v: ToolView) -> Iterator[Values]:
+@_check("R104", name=_BULK)
+def _bulk_change(v: ToolView) -> Values | None:
     scope = next((w for w in v.words if w in _BULK), None)
-    verb = next((w for w in v.words if _verb(w, _CHANGE_VERBS)), None)
-    if scope and verb:
-        yield {"scope": scope, "verb": verb}
+    verb = next((w for w in v.words if w in _CHANGE_FORMS), None)
+    return {"scope": scope, "verb": verb} if scope and verb else None
 
 
-@_check("R105")
-def _create_or_replace(v: ToolView) -> Iterator[Values]:
+@_check("R105", name={"update", "replace", *_REPLACE_WORDS})
+def _create_or_replace(v: ToolView) -> Values | None:
     ws = v.words
     if ("create" in ws and ("update" in ws or "replace" in ws)) or ("or" in ws and "replace" in ws):
-        yield {"words": " ".join(ws)}
-    elif found := [w for w in ws if w in _REPLACE_WORDS]:
-        yield {"words": found[0]}
+        return {"words": " ".join(ws)}
+    found = next((w for w in ws if w in _REPLACE_WORDS), None)
+    return {"words": found} if found else None
 
 
-@_check("R106")
-def _money_movement(v: ToolView) -> Iterator[Values]:
+@_check("R106", name={*_MONEY_FORMS, "pay", "charge", "transfer", "place"})
+def _money_movement(v: ToolView) -> Values | None:
     ws = v.words
-    if not ws or _verb(ws[v.lead], READ_VERBS):
-        return
-    found = [w for w in ws if _verb(w, _MONEY)]
+    if not ws or ws[v.lead] in _READ_FORMS:
+        return None
+    found = [w for w in ws if w in _MONEY_FORMS]
     if ws[v.lead] in ("pay", "charge", "transfer"):
         found.insert(0, ws[v.lead])
     if "place" in ws and "order" in ws:
         found.append("place order")
-    if found:
-        yield {"words": found[0]}
+    return {"words": found[0]} if found else None
 
 
 _INSTALL_VERBS = _w("install reinstall upgrade downgrade deploy redeploy rollout")
+_INSTALL_FORMS: Final = _verb_forms(_INSTALL_VERBS)
 _INSTALL_NOUNS = _w("deployment deployments")
 _LAUNCH_VERBS = _w("create start trigger")
+_LAUNCH_FORMS: Final = _verb_forms(_LAUNCH_VERBS)
 
 
-@_check("R107")
-def _replaces_running_software(v: ToolView) -> Iterator[Values]:
+@_check("R107", name={*_INSTALL_FORMS, *_INSTALL_NOUNS})
+def _replaces_running_software(v: ToolView) -> Values | None:
     ws = v.words
-    if not ws or _verb(ws[v.lead], READ_VERBS):
-        return
-    verb = next((w for w in ws if _verb(w, _INSTALL_VERBS)), None)
-    if verb is None and _verb(ws[v.lead], _LAUNCH_VERBS) and any(w in _INSTALL_NOUNS for w in ws):
+    if not ws or ws[v.lead] in _READ_FORMS:
+        return None
+    verb = next((w for w in ws if w in _INSTALL_FORMS), None)
+    if verb is None and ws[v.lead] in _LAUNCH_FORMS and any(w in _INSTALL_NOUNS for w in ws):
         verb = " ".join(ws)
-    if verb:
-        yield {"verb": verb}
+    return {"verb": verb} if verb else None
 
 
-@_check("R111")
-def _code_execution_name(v: ToolView) -> Iterator[Values]:
+@_check("R111", name=EXEC_VERBS | ALWAYS_CODE)
+def _code_execution_name(v: ToolView) -> Values | None:
     ws = v.name_words
-    has_exec = any(w in EXEC_VERBS for w in ws)
-    code = [w for w in ws if w in CODE_WORDS]
-    if (has_exec and code) or any(w in ALWAYS_CODE for w in ws):
-        yield {"words": " ".join(w for w in ws if w in EXEC_VERBS or w in CODE_WORDS)}
+    if (not EXEC_VERBS.isdisjoint(ws) and not CODE_WORDS.isdisjoint(ws)) or not ALWAYS_CODE.isdisjoint(ws):
+        return {"words": " ".join(w for w in ws if w in EXEC_VERBS or w in CODE_WORDS)}
+    return None
 
 
-@_check("R112")
-def _execute_verb(v: ToolView) -> Iterator[Values]:
-    for w in v.name_words:
-        if w in ("execute", "exec", "eval", "evaluate"):
-            yield {"verb": w}
-            return
+_EXECUTE = ("execute", "exec", "eval", "evaluate")
 
 
-@_check("R121")
-def _write_verb(v: ToolView) -> Iterator[Values]:
-    verb = _first(v, WRITE_VERBS)
-    if verb and verb not in NOUN_LIKE:
-        yield {"verb": verb}
+@_check("R112", name=_EXECUTE)
+def _execute_verb(v: ToolView) -> Values | None:
+    verb = next((w for w in v.name_words if w in _EXECUTE), None)
+    return {"verb": verb} if verb else None
 
 
-@_check("R122")
-def _write_verb_in_name(v: ToolView) -> Iterator[Values]:
-    for verb in _later(v, WRITE_VERBS, NOUN_LIKE):
-        if not _read_object(v, verb, WRITE_VERBS):
-            yield {"verb": verb}
-            return
+@_check("R121", name=_WRITE_FORMS)
+def _write_verb(v: ToolView) -> Values | None:
+    verb = _first(v, _WRITE_FORMS)
+    return {"verb": verb} if verb and verb not in NOUN_LIKE else None
 
 
-@_check("R123")
-def _ambiguous_write_verb(v: ToolView) -> Iterator[Values]:
-    verb = _first(v, NOUN_LIKE & WRITE_VERBS)
-    if verb:
-        yield {"verb": verb}
+@_check("R122", name=_WRITE_FORMS)
+def _write_verb_in_name(v: ToolView) -> Values | None:
+    verb = _later(v, _WRITE_FORMS, NOUN_LIKE)
+    return {"verb": verb} if verb else None
 
 
-@_check("R131")
-def _read_verb(v: ToolView) -> Iterator[Values]:
-    if verb := _first(v, READ_VERBS):
-        yield {"verb": verb}
+@_check("R123", name=_AMBIGUOUS_WRITE_FORMS)
+def _ambiguous_write_verb(v: ToolView) -> Values | None:
+    verb = _first(v, _AMBIGUOUS_WRITE_FORMS)
+    return {"verb": verb} if verb else None
 
 
-@_check("R132")
-def _read_verb_in_name(v: ToolView) -> Iterator[Values]:
-    for verb in _later(v, READ_VERBS):
-        yield {"verb": verb}
-        return
+@_check("R131", name=_READ_FORMS)
+def _read_verb(v: ToolView) -> Values | None:
+    verb = _first(v, _READ_FORMS)
+    return {"verb": verb} if verb else None
 
 
-_ALL_VERBS = DESTRUCTIVE_VERBS | RISKY_VERBS | EXEC_VERBS | WRITE_VERBS | READ_VERBS
+@_check("R132", name=_READ_FORMS)
+def _read_verb_in_name(v: ToolView) -> Values | None:
+    verb = next(filter(None, map(_READ_FORMS.get, v.words[v.lead + 1 :])), None)
+    return {"verb": verb} if verb else None
 
 
-@_check("R141")
-def _no_known_verb(v: ToolView) -> Iterator[Values]:
-    if v.words and not any(_verb(w, _ALL_VERBS) for w in v.name_words):
-        yield {}
+@_check("R141", always=True)
+def _no_known_verb(v: ToolView) -> Values | None:
+    return {} if v.words and _ALL_FORMS.keys().isdisjoint(v.name_words) else None
 
 
-@_check("R142")
-def _no_words(v: ToolView) -> Iterator[Values]:
-    if not v.name_words:
-        yield {}
+@_check("R142", always=True)
+def _no_words(v: ToolView) -> Values | None:
+    return None if v.name_words else {}
 
 
 def _phrase_check(
@@ -525,20 +537,23 @@ def _phrase_check(
     """A description phrase rule. ``needs``: literal substrings of which every match contains
     one, checked first because a substring test is far cheaper than the regular expression."""
     rx = re.compile(pattern)
-    screen = None if start else Screen(rx)  # a match at the start fails fast without one
 
-    def check(v: ToolView) -> Iterable[Values]:
+    def check(v: ToolView) -> Values | None:
         text = v.text
         if not text or (needs and not any(map(text.__contains__, needs))):
-            return ()
-        if screen is not None and not screen.may_match(_text_scan(v)):
-            return ()
+            return None
         m = rx.match(text.lstrip(" \t\n*#>-_`'\"")) if start else rx.search(text)
         if m and not (unless and _search(v, unless)):
-            return ({"phrase": " ".join(m.group(0).split())},)
-        return ()
+            return {"phrase": " ".join(m.group(0).split())}
+        return None
 
     return check
+
+
+def _phrase_rule(rule_id: str, check: Check, starts: Iterable[str] = ()) -> None:
+    """Register a phrase check. ``starts``: every match of its pattern begins at a word boundary
+    with one of these (its alternatives' opening literals); without them, any description."""
+    _check(rule_id, text_starts=starts, text=not starts)(check)
 
 
 _READ_ONLY = re.compile(
@@ -556,7 +571,8 @@ _NEEDS: Final[dict[re.Pattern[str], tuple[str, ...]]] = {
     _READ_ONLY: ("read", "does", "without", "side", "destructive", "safe to", "only"),
     _NEGATED: ("no", "never", "without"),
 }
-_CHECKS["R201"] = _phrase_check(
+_NEEDS_BY_ID: Final = {id(rx): needs for rx, needs in _NEEDS.items()}
+_phrase_rule("R201", _phrase_check(
     r"\bpermanent(?:ly)?\b[^.]{0,40}?\b(?:delet|remov|destroy|eras|purg)\w*|\bcannot be (?:undone|reversed|"
     r"recovered)|\bcan ?not be (?:undone|reversed|recovered)|\birreversibl\w*|\birrecoverabl\w*|"
     r"\bnot (?:be )?reversible\b|\bdestructive\b|\b(?:deletes?|destroys?|erases?|purges?|wipes?|"
@@ -566,8 +582,10 @@ _CHECKS["R201"] = _phrase_check(
     needs=("permanent", "not be", "irreversibl", "irrecoverabl", "reversible", "destructive", "delete",
            "destroy", "erase", "purge", "wipe", "truncate", "overwrite", "terminate", "revoke", "uninstall",
            "drop", "data loss"),
-)
-_CHECKS["R202"] = _phrase_check(
+), starts=("permanent", "can", "irreversibl", "irrecoverabl", "not", "destructive", "delete", "destroy",
+           "erase", "purge", "wipe", "truncate", "overwrite", "terminate", "revoke", "uninstall", "drop",
+           "data"))
+_phrase_rule("R202", _phrase_check(
     r"\b(?:execut|run|eval)\w* (?:an? |the )?(?:arbitrary|any|raw|custom|given|provided)\b"
     r"(?:(?!read[- ]?only|select)[^.]){0,30}?"
     r"\b(?:code|commands?|scripts?|sql|python|javascript|js|shell|queries|query|statements?)\b|"
@@ -576,30 +594,30 @@ _CHECKS["R202"] = _phrase_check(
     r"\barbitrary (?:code|commands?|sql|javascript|python)\b",
     needs=("execut", "run", "eval", "shell", "terminal", "bash", "powershell", "remote code", "rce",
            "arbitrary"),
-)
-_CHECKS["R203"] = _phrase_check(
+), starts=("execut", "run", "eval", "shell", "terminal", "bash", "powershell", "remote", "rce", "arbitrary"))
+_phrase_rule("R203", _phrase_check(
     r"\b(?:removes?|cancels?|replaces?|clears?|resets?|discards?|detaches?)\b|\bclean(?:s|ing)? up\b|"
     r"\bcleanup\b",
     unless=_NEGATED,
     needs=("remove", "cancel", "replace", "clear", "reset", "discard", "detach", "clean"),
-)
-_CHECKS["R204"] = _phrase_check(
+), starts=("remove", "cancel", "replace", "clear", "reset", "discard", "detach", "clean"))
+_phrase_rule("R204", _phrase_check(
     r"\b(?:execut|run)\w* (?:an? |the )?(?:sql|cypher|database|db|graphql|kql|promql)?\s?(?:query|queries|"
     r"statements?|sql)\b",
     unless=_READ_ONLY,
     needs=("execut", "run"),
-)
-_CHECKS["R211"] = _phrase_check(
+), starts=("execut", "run"))
+_phrase_rule("R211", _phrase_check(
     r"(?:creates?|adds?|updates?|sends?|posts?|publish(?:es)?|uploads?|sets?|modif(?:y|ies)|changes?|"
     r"starts?|schedules?|assigns?|invites?|submits?|triggers?|edits?|inserts?|appends?|enables?|disables?|"
     r"moves?|renames?|saves?|writes?|applies|apply|deploys?|installs?|approves?|merges?)\b",
     start=True,
-)
-_CHECKS["R212"] = _phrase_check(
+))
+_phrase_rule("R212", _phrase_check(
     r"\bwrite operation\b|\bmodif(?:y|ies) (?:the|an?|existing)\b|\bmakes? changes\b|\bmutat\w+|"
     r"\bpersist(?:s|ed)?\b",
     needs=("write operation", "modif", "make", "mutat", "persist"),
-)
+), starts=("write", "modif", "make", "mutat", "persist"))
 # A sentence or list item of the description (not its opening, which R211 reads) that says the
 # tool stores something: "... run. Creates tables and inserts test data", "- saves the report to".
 # Not "Updates are returned ..." (a noun), and not inside a sentence ("use X, which creates").
@@ -612,30 +630,31 @@ _SIDE_EFFECT_NEEDS = ("creates", "inserts", "saves", "writes", "stores", "modifi
                       "appends", "persists")
 
 
-@_check("R213")
-def _side_effect_statement(v: ToolView) -> Iterator[Values]:
-    if any(lit in v.text for lit in _SIDE_EFFECT_NEEDS) and (m := _SIDE_EFFECT.search(v.text)):
-        yield {"phrase": m.group("phrase")}
+# The verb follows whitespace or punctuation: it starts a word.
+@_check("R213", text_starts=_SIDE_EFFECT_NEEDS)
+def _side_effect_statement(v: ToolView) -> Values | None:
+    if any(map(v.text.__contains__, _SIDE_EFFECT_NEEDS)) and (m := _SIDE_EFFECT.search(v.text)):
+        return {"phrase": m.group("phrase")}
+    return None
 
 
 _R221 = _phrase_check(_READ_ONLY.pattern)
 
 
-def _read_only_phrase(v: ToolView) -> Iterator[Values]:
-    if v.text and _search(v, _READ_ONLY):
-        yield from _R221(v)
+@_check("R221", text_starts=("read", "does", "without", "no", "safe", "only"))
+def _read_only_phrase(v: ToolView) -> Values | None:
+    return _R221(v) if v.text and _search(v, _READ_ONLY) else None
 
 
-_CHECKS["R221"] = _read_only_phrase
-_CHECKS["R222"] = _phrase_check(
+_phrase_rule("R222", _phrase_check(
     r"(?:gets?|fetch(?:es)?|lists?|retrieves?|returns?|searche?s?|shows?|reads?|finds?|quer(?:y|ies)|"
     r"looks? up|describes?|checks?|validates?|counts?|inspects?|views?|displays?|provides?|"
     r"summari[sz]es?|analy[sz]es?|calculates?|computes?|compares?|explains?|verif(?:y|ies))\b",
     start=True,
-)
-_CHECKS["R223"] = _phrase_check(
+))
+_phrase_rule("R223", _phrase_check(
     r"\breturns? (?:a |the )?(?:list|details|information|summary|count)\b", needs=("return",)
-)
+), starts=("return",))
 
 _FORCE = _w("force overwrite force_delete allow_overwrite replace_existing purge hard_delete")
 _CONFIRM = _w("confirm confirmation confirmed i_understand are_you_sure acknowledge_risk")
@@ -666,13 +685,14 @@ _UI_CONTEXT = _w("browser page element selector ref web playwright puppeteer for
 _DRY = _w("dry_run dryrun preview_only validate_only plan_only")
 
 
-def _param_check(names: frozenset[str]) -> Check:
-    def check(v: ToolView) -> Iterable[Values]:
-        if names.isdisjoint(v.params):
-            return ()
-        return ({"param": next(p for p in v.params if p in names)},)
+def _param_rule(rule_id: str, names: frozenset[str]) -> None:
+    """A rule that fires on the first parameter named one of ``names``."""
 
-    return check
+    @_check(rule_id, params=names)
+    def check(v: ToolView) -> Values | None:
+        if names.isdisjoint(v.params):
+            return None
+        return {"param": next(p for p in v.params if p in names)}
 
 
 _FORCE_WORDS = _w("force overwrite drop purge wipe truncate destroy")
@@ -680,15 +700,17 @@ _FORCE_WORDS = _w("force overwrite drop purge wipe truncate destroy")
 _FORCE_EXEMPT = _w("time_in_force")
 
 
-@_check("R301")
-def _force_parameter(v: ToolView) -> Iterator[Values]:
+@_check("R301", param_words=_FORCE_WORDS | {w for p in _FORCE for w in p.split("_")})
+def _force_parameter(v: ToolView) -> Values | None:
     for p in v.params:
         if p in _FORCE_EXEMPT:
             continue
-        if p in _FORCE or _FORCE_WORDS & set(p.split("_")):
-            yield {"param": p}
-            return
-_CHECKS["R302"] = _param_check(_CONFIRM)
+        if p in _FORCE or not _FORCE_WORDS.isdisjoint(p.split("_")):
+            return {"param": p}
+    return None
+
+
+_param_rule("R302", _CONFIRM)
 #: Read verbs that may run what they are given: their code or query parameter still counts.
 _RUNNING_READS = _w("query compute test profile trace measure monitor watch poll sample capture probe")
 
@@ -696,51 +718,49 @@ _RUNNING_READS = _w("query compute test profile trace measure monitor watch poll
 def _inspects_input(v: ToolView) -> bool:
     """The name leads with a read verb that examines its input rather than running it
     (``explain_command``, ``analyze_code_snippet``, ``count`` with a filter ``query``)."""
-    if not v.words:
-        return False
-    verb = _verb(v.words[v.lead], READ_VERBS)
+    verb = _first(v, _READ_FORMS)
     return verb is not None and verb not in _RUNNING_READS
 
 
 #: Verbs that store something for later: their ``code`` may be a discount code, a PIN or the body
 #: of a function that runs when someone calls it, not code run by this call.
 _DEFINE_VERBS = _w("create add register define save store")
+_DEFINE_FORMS: Final = _verb_forms(_DEFINE_VERBS)
 
 
-@_check("R303")
-def _code_parameter(v: ToolView) -> Iterator[Values]:
+@_check("R303", params=_CODE_PARAMS)
+def _code_parameter(v: ToolView) -> Values | None:
     if _inspects_input(v):
-        return
-    defines = bool(v.words) and _verb(v.words[v.lead], _DEFINE_VERBS) is not None
+        return None
+    defines = _first(v, _DEFINE_FORMS) is not None
     for p in v.params:
         if p in _CODE_PARAMS and not (defines and p == "code"):
-            yield {"param": p}
-            return
+            return {"param": p}
+    return None
 
 
-_CHECKS["R307"] = _param_check(_DRY)
+_param_rule("R307", _DRY)
 
 
-@_check("R304")
-def _sql_write_parameter(v: ToolView) -> Iterator[Values]:
+@_check("R304", params=_SQL_PARAMS | {"query"})
+def _sql_write_parameter(v: ToolView) -> Values | None:
     for p, desc in v.params.items():
         if (p in _SQL_PARAMS or p == "query") and (
             _SQL_WRITE.search(desc) or (p == "query" and _SQL_WRITE.search(v.text) and "sql" in v.text)
         ):
-            yield {"param": p}
-            return
+            return {"param": p}
+    return None
 
 
-@_check("R305")
-def _path_with_content(v: ToolView) -> Iterator[Values]:
+@_check("R305", params=_PATH_PARAMS)
+def _path_with_content(v: ToolView) -> Values | None:
     path = next((p for p in v.params if p in _PATH_PARAMS), None)
     content = next((p for p in v.params if p in _CONTENT_PARAMS), None)
-    if path and content:
-        yield {"path": path, "content": content}
+    return {"path": path, "content": content} if path and content else None
 
 
-_CHECKS["R306"] = _param_check(_OUT_PARAMS)
-_CHECKS["R310"] = _param_check(frozenset({"filename", "file_name"}))
+_param_rule("R306", _OUT_PARAMS)
+_param_rule("R310", frozenset({"filename", "file_name"}))
 _OPERATION_PARAMS = _w("method operation op action mode")
 _OPERATION_SUFFIXES = _w("method operation action")
 _PIPELINE_PARAMS = _w("pipeline stages aggregation aggregate_pipeline")
@@ -755,63 +775,65 @@ _PAYLOAD_WORDS = _w(
 )
 
 
-@_check("R313")
-def _whole_object_update(v: ToolView) -> Iterator[Values]:
+@_check("R313", name=_UPDATE_VERBS)
+def _whole_object_update(v: ToolView) -> Values | None:
     if not v.words or v.words[v.lead] not in _UPDATE_VERBS:
-        return
+        return None
     for p in v.params:
         if p.rsplit("_", 1)[-1] in _PAYLOAD_WORDS:
-            yield {"verb": v.words[v.lead], "param": p}
-            return
+            return {"verb": v.words[v.lead], "param": p}
+    return None
 
 
-@_check("R312")
-def _aggregation_pipeline(v: ToolView) -> Iterator[Values]:
+@_check("R312", params=_PIPELINE_PARAMS)
+def _aggregation_pipeline(v: ToolView) -> Values | None:
     param = next((p for p in v.params if p in _PIPELINE_PARAMS), None)
     if param is None or _search(v, _READ_ONLY) or _WRITES_REFUSED.search(v.text):
-        return
+        return None
     if _DATA_CONTEXT & (set(v.name_words) | set(v.text_words[:40]) | v.param_words - {param}):
-        yield {"param": param}
+        return {"param": param}
+    return None
 
 
 def _declared_reader(v: ToolView) -> bool:
     """The description opens with a read ("List and inspect ...") and calls the tool read-only:
     its operations are ways of reading. A read-only note on some operations of a tool that
     opens otherwise ("Execute API operations ...") does not count."""
-    return _search(v, _READ_ONLY) and any(_CHECKS["R222"](v))
+    return _search(v, _READ_ONLY) and _CHECKS["R222"](v) is not None
 
 
-@_check("R311")
-def _operation_selector(v: ToolView) -> Iterator[Values]:
+# A parameter's last word is one of its parameter words (``_`` separates both ways).
+@_check("R311", param_words=_OPERATION_PARAMS | _OPERATION_SUFFIXES)
+def _operation_selector(v: ToolView) -> Values | None:
     # Only on tools that change something: a read tool's "mode" or "method" is a way of reading.
-    if (v.words and _verb(v.words[v.lead], READ_VERBS)) or _declared_reader(v):
-        return
+    if _first(v, _READ_FORMS) or _declared_reader(v):
+        return None
     for p, desc in v.params.items():
         if (p in _OPERATION_PARAMS or p.rsplit("_", 1)[-1] in _OPERATION_SUFFIXES) and (
             _search(v, _OPERATION_REMOVAL) or _OPERATION_REMOVAL.search(desc) is not None
         ):
-            yield {"param": p}
-            return
+            return {"param": p}
+    return None
 
 
-@_check("R309")
-def _database_query(v: ToolView) -> Iterator[Values]:
+@_check("R309", params={"query"})
+def _database_query(v: ToolView) -> Values | None:
     if "query" not in v.params or _search(v, _READ_ONLY) or _inspects_input(v):
-        return
+        return None
     engine = next((w for w in v.name_words if w in _DB_ENGINES), None)
     if engine is None:
         engine = next((w for w in v.text_words[:30] if w in _DB_ENGINES), None)
-    if engine is not None:
-        yield {"param": "query", "engine": engine}
+    return {"param": "query", "engine": engine} if engine is not None else None
 
 
-@_check("R113")
-def _page_interaction(v: ToolView) -> Iterator[Values]:
+@_check("R113", name=_UI_VERBS | {"mouse"})
+def _page_interaction(v: ToolView) -> Values | None:
     verb = next((w for w in v.words if w in _UI_VERBS), None)
-    if verb is None and "mouse" in v.words and _MOUSE_PRESS & set(v.words):
+    if verb is None and "mouse" in v.words and not _MOUSE_PRESS.isdisjoint(v.words):
         verb = "mouse " + next(w for w in v.words if w in _MOUSE_PRESS)
-    if verb and (_UI_CONTEXT & set(v.name_words) or any(_ui_param(p) for p in v.params)):
-        yield {"verb": verb}
+    if verb and (not _UI_CONTEXT.isdisjoint(v.name_words) or any(_ui_param(p) for p in v.params)):
+        return {"verb": verb}
+    return None
 
 
 def _ui_param(p: str) -> bool:
@@ -820,14 +842,11 @@ def _ui_param(p: str) -> bool:
     return (p in _UI_CONTEXT and p != "page") or p.rsplit("_", 1)[-1] in _UI_ELEMENT_PARAMS
 
 
-@_check("R308")
-def _sql_parameter(v: ToolView) -> Iterator[Values]:
+@_check("R308", params=_SQL_PARAMS)
+def _sql_parameter(v: ToolView) -> Values | None:
     if _search(v, _READ_ONLY):
-        return
-    for p in v.params:
-        if p in _SQL_PARAMS:
-            yield {"param": p}
-            return
+        return None
+    return next(({"param": p} for p in v.params if p in _SQL_PARAMS), None)
 
 
 def _hint(v: ToolView, key: str) -> bool | None:
@@ -835,43 +854,129 @@ def _hint(v: ToolView, key: str) -> bool | None:
     return value if isinstance(value, bool) else None
 
 
-@_check("R401")
-def _annotation_read_only(v: ToolView) -> Iterator[Values]:
-    if _hint(v, "readOnlyHint") is True:
-        yield {}
+@_check("R401", annotations=True)
+def _annotation_read_only(v: ToolView) -> Values | None:
+    return {} if _hint(v, "readOnlyHint") is True else None
 
 
-@_check("R402")
-def _annotation_destructive(v: ToolView) -> Iterator[Values]:
-    if _hint(v, "destructiveHint") is True and _hint(v, "readOnlyHint") is not True:
-        yield {}
+@_check("R402", annotations=True)
+def _annotation_destructive(v: ToolView) -> Values | None:
+    return {} if _hint(v, "destructiveHint") is True and _hint(v, "readOnlyHint") is not True else None
 
 
-@_check("R403")
-def _annotation_write(v: ToolView) -> Iterator[Values]:
-    if _hint(v, "readOnlyHint") is False and _hint(v, "destructiveHint") is False:
-        yield {}
+@_check("R403", annotations=True)
+def _annotation_write(v: ToolView) -> Values | None:
+    return {} if _hint(v, "readOnlyHint") is False and _hint(v, "destructiveHint") is False else None
 
 
-@_check("R404")
-def _annotation_not_read_only(v: ToolView) -> Iterator[Values]:
-    if _hint(v, "readOnlyHint") is False and _hint(v, "destructiveHint") is None:
-        yield {}
+@_check("R404", annotations=True)
+def _annotation_not_read_only(v: ToolView) -> Values | None:
+    return {} if _hint(v, "readOnlyHint") is False and _hint(v, "destructiveHint") is None else None
 
 
 ANNOTATION_RULES: Final = frozenset(r.id for r in RULES if r.id.startswith("R4"))
 
 
+# --- dispatch ------------------------------------------------------------------------------------
+# Rule i of ``RULES`` is bit ``1 << i`` of a mask; a tool's candidates are the OR of the masks
+# of the triggers it has, and its checks run from the lowest bit up: in table order.
+
 _ALL_CHECKS: Final = tuple((r, _CHECKS[r.id]) for r in RULES)
-_DEFINITION_CHECKS: Final = tuple((r, c) for r, c in _ALL_CHECKS if r.id not in ANNOTATION_RULES)
+_BY_BIT: Final = {1 << i: rc for i, rc in enumerate(_ALL_CHECKS)}
+_ALL_MASK: Final = (1 << len(RULES)) - 1
+_DEFINITION_MASK: Final = sum(1 << i for i, r in enumerate(RULES) if r.id not in ANNOTATION_RULES)
+
+
+def _masks(part: str) -> dict[str, int]:
+    """Trigger -> mask of the rules it triggers, for one ``part`` of the triggers (a field name)."""
+    out: dict[str, int] = {}
+    for i, r in enumerate(RULES):
+        for trigger in getattr(_TRIGGERS[r.id], part):
+            out[trigger] = out.get(trigger, 0) | 1 << i
+    return out
+
+
+def _kind_mask(kind: str) -> int:
+    return sum(1 << i for i, r in enumerate(RULES) if kind in _TRIGGERS[r.id].kinds)
+
+
+def _starts_pattern(prefixes: Iterable[str]) -> re.Pattern[str]:
+    r"""A non-word character and one of ``prefixes`` (each all word characters, captured), which
+    ``findall`` finds in ``" " + text`` wherever ``\b`` and the prefix would match in ``text``.
+
+    Alternatives are grouped by first letter so that few are tried at each place, the longest
+    first: where several prefixes start, ``findall`` gives the longest of them. Starting with a
+    character class (rather than ``\b``) lets ``re`` skip from one non-word character to the next.
+    """
+    by_first: dict[str, list[str]] = {}
+    for p in sorted(prefixes, key=len, reverse=True):
+        assert re.fullmatch(r"\w+", p), p  # a prefix never holds a word boundary
+        by_first.setdefault(p[0], []).append(re.escape(p[1:]))
+    groups = (f"{first}(?:{'|'.join(rests)})" for first, rests in sorted(by_first.items()))
+    return re.compile(r"\W(" + "|".join(groups) + ")")
+
+
+def _with_shorter(masks: dict[str, int]) -> dict[str, int]:
+    """Each prefix also triggers the rules of the prefixes it starts with (``findall`` gives "not"
+    where "no" starts too)."""
+    return {
+        found: reduce(or_, (mask for p, mask in masks.items() if found.startswith(p)))
+        for found in masks
+    }
+
+
+_BY_NAME_WORD: Final = _masks("name")
+_BY_PARAM: Final = _masks("params")
+_BY_PARAM_WORD: Final = _masks("param_words")
+_BY_TEXT_START: Final = _with_shorter(_masks("text_starts"))
+_TEXT_STARTS: Final = _starts_pattern(_BY_TEXT_START)
+_TEXT_MASK: Final = _kind_mask("text")
+_ANNOTATIONS_MASK: Final = _kind_mask("annotations")
+_ALWAYS_MASK: Final = _kind_mask("always")
+
+
+def _candidates(v: ToolView) -> int:
+    """Mask of the rules whose triggers ``v`` has: the only rules that can fire on it."""
+    mask = _ALWAYS_MASK
+    get = _BY_NAME_WORD.get
+    for w in v.name_words:
+        mask |= get(w, 0)
+    get = _BY_PARAM.get
+    for p in v.params:
+        mask |= get(p, 0)
+    get = _BY_PARAM_WORD.get
+    for w in v.param_words:
+        mask |= get(w, 0)
+    if v.text:
+        mask |= _TEXT_MASK
+        for found in _TEXT_STARTS.findall(" " + v.text):
+            mask |= _BY_TEXT_START[found]
+    if v.annotations:
+        mask |= _ANNOTATIONS_MASK
+    return mask
 
 
 def evaluate(v: ToolView, *, annotations: bool = True) -> list[Hit]:
     """Every rule hit on a prepared tool, in table order."""
+    todo = _candidates(v) & (_ALL_MASK if annotations else _DEFINITION_MASK)
+    hits = []
+    while todo:
+        bit = todo & -todo  # the lowest: table order
+        todo ^= bit
+        rule, check = _BY_BIT[bit]
+        values = check(v)
+        if values is not None:
+            hits.append(_hit(rule.id, tuple(values.items())))
+    return hits
+
+
+def evaluate_all(v: ToolView, *, annotations: bool = True) -> list[Hit]:
+    """``evaluate`` without triggers: every check on every tool (the reference for tests)."""
+    mask = _ALL_MASK if annotations else _DEFINITION_MASK
     return [
         _hit(rule.id, tuple(values.items()))
-        for rule, check in (_ALL_CHECKS if annotations else _DEFINITION_CHECKS)
-        for values in check(v)
+        for i, (rule, check) in enumerate(_ALL_CHECKS)
+        if mask >> i & 1 and (values := check(v)) is not None
     ]
 
 

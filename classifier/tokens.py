@@ -25,6 +25,11 @@ _SEGMENT = re.compile(r"__|[.:/]")
 _CHUNK = re.compile(r"[^\W_]+")
 _CAMEL = re.compile(r"[A-Z]+(?=[A-Z][a-z])|[A-Z]?[a-z]+|[A-Z]+|\d+|[^\W\d_A-Za-z]+")
 _TEXT_WORD = re.compile(r"[^\W_]+")
+#: ASCII characters that are not letters or digits -> space: the words of ASCII text are then
+#: what ``str.split`` finds (faster than ``_TEXT_WORD.findall``, and the same).
+_ASCII_GAPS = {i: " " for i in range(128) if not chr(i).isalnum()}
+#: A name of lower-case words and numbers joined by ``_`` (most names): each part is one word.
+_PLAIN_NAME = re.compile(r"_*(?:(?:[a-z]+|[0-9]+)(?:_+|\Z))*")
 
 
 _NON_ASCII = re.compile(r"[^\x00-\x7f]")
@@ -81,8 +86,15 @@ def name_words(name: str) -> tuple[list[str], list[str]]:
     """``(split_name(name), tool_words(name))``, splitting a plain ASCII name only once.
 
     The segment separators are never inside a word, and ``clean`` leaves ASCII as it is: the
-    words of the whole name are the words of its segments, one after the other.
+    words of the whole name are the words of its segments, one after the other. In a plain name
+    (``_PLAIN_NAME``) the words are the parts between underscores and the only separator is ``__``.
     """
+    if _PLAIN_NAME.fullmatch(name):
+        if "__" not in name:
+            ws = [w for w in name.split("_") if w]
+            return ws, ws.copy()
+        parts = [[w for w in part.split("_") if w] for part in name.split("__")]
+        return [w for s in parts for w in s], next((s for s in reversed(parts) if s), [])
     if not name.isascii():
         return split_name(name), tool_words(name)
     segments = [split_name(part) for part in _SEGMENT.split(name)]
@@ -94,4 +106,6 @@ def words(text: str | None, limit: int = MAX_TEXT) -> list[str]:
     if not text:
         return []
     text = text[:limit]
-    return _TEXT_WORD.findall(text.lower() if text.isascii() else clean(text).lower())
+    if text.isascii():
+        return text.lower().translate(_ASCII_GAPS).split()
+    return _TEXT_WORD.findall(clean(text).lower())

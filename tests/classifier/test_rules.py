@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import json
+import random
 import re
+import re._constants as c
+import re._parser as parser
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from classifier.rules import LABELS, RULES, RULES_BY_ID, evaluate, view
+from classifier import rules
+from classifier.rules import LABELS, RULES, RULES_BY_ID, evaluate, evaluate_all, view
 
 FIXTURES = Path(__file__).parent / "rules"
 
@@ -52,3 +57,119 @@ def test_annotations_can_be_left_out() -> None:
     v = view("x", annotations={"readOnlyHint": True})
     assert any(h.rule.id == "R401" for h in evaluate(v))
     assert not any(h.rule.id.startswith("R4") for h in evaluate(v, annotations=False))
+
+
+# --- the trigger gate: evaluate runs only the rules a tool triggers; it must never hide a hit ---
+
+ROWS = [
+    json.loads(line)
+    for path in [*sorted((FIXTURES.parents[2] / "classifier" / "data" / "train").glob("*.jsonl")),
+                 *sorted(FIXTURES.glob("*.jsonl"))]
+    for line in path.read_text(encoding="utf-8").splitlines()
+    if line.strip()
+]
+
+
+def _same_as_ungated(name: str, description: Any, schema: Any, annotations: Any) -> None:
+    v = view(name, description, schema, annotations)
+    for with_annotations in (True, False):
+        gated = evaluate(v, annotations=with_annotations)
+        assert gated == evaluate_all(v, annotations=with_annotations), (name, description, schema)
+
+
+def test_triggers_hide_no_hit_on_the_training_and_fixture_rows() -> None:
+    assert len(ROWS) > 2000
+    for r in ROWS:
+        _same_as_ungated(r["name"], r.get("description"), r.get("input_schema"), r.get("annotations"))
+
+
+def _vocabulary() -> list[str]:
+    found: set[str] = set()
+    for t in rules._TRIGGERS.values():
+        found |= t.name | t.params | t.param_words | t.text_starts
+    for value in vars(rules).values():  # every lexicon, with its words' plurals
+        if isinstance(value, frozenset) and all(isinstance(w, str) for w in value):
+            found |= value | {w + "s" for w in value}
+    odd = {"and", "or", "then", "x", "zpa", "gitlab", "12", "удалить", "删除", "İndex", "ﬁle"}
+    return sorted(found | odd)
+
+
+def test_triggers_hide_no_hit_on_fuzzed_tools() -> None:
+    rng = random.Random(7)
+    vocab = _vocabulary()
+    texts = [r.get("description") for r in ROWS[::7]] + [None, "", "x"]
+    annotations = [None, {}, {"readOnlyHint": True}, {"readOnlyHint": False}, {"destructiveHint": True},
+                   {"readOnlyHint": False, "destructiveHint": False}, {"title": "t"}]
+
+    def compound() -> str:
+        parts = rng.sample(vocab, rng.randint(1, 4))
+        style = rng.randrange(4)
+        if style == 0:
+            return "_".join(parts)
+        if style == 1:
+            return parts[0] + "".join(p[:1].upper() + p[1:] for p in parts[1:])
+        if style == 2:
+            return "-".join(p.upper() for p in parts)
+        return rng.choice(["mcp__gh__", "gh.", "GitHub:", "a/"]) + "_".join(parts)
+
+    for _ in range(4000):
+        name = compound()
+        schema = {"type": "object", "properties": {
+            compound(): {"type": "string", "description": rng.choice(texts) or ""}
+            for _ in range(rng.randint(0, 4))
+        }}
+        description = rng.choice(texts)
+        if description and rng.random() < 0.3:
+            description += " " + " ".join(rng.sample(vocab, 5))
+        _same_as_ungated(name, description, schema, rng.choice(annotations))
+
+
+_CATEGORY_CHARS = {c.CATEGORY_DIGIT: "07", c.CATEGORY_SPACE: " \n", c.CATEGORY_WORD: "a7_"}
+
+
+def _sample(items: Any, rng: random.Random) -> str:
+    """A random string that the parsed pattern ``items`` matches (lookarounds left out)."""
+    out = []
+    for op, av in items:
+        if op is c.LITERAL:
+            out.append(chr(av))
+        elif op is c.NOT_LITERAL:
+            out.append(rng.choice([ch for ch in "a. 7" if ord(ch) != av]))
+        elif op is c.ANY:
+            out.append(rng.choice("a. 7"))
+        elif op is c.IN:
+            choices = []
+            for iop, iav in av:
+                if iop is c.LITERAL:
+                    choices.append(chr(iav))
+                elif iop is c.RANGE:
+                    choices.append(chr(rng.randint(*iav)))
+                elif iop is c.CATEGORY:
+                    choices.extend(_CATEGORY_CHARS.get(iav, "a"))
+            out.append(rng.choice(choices or ["a", ".", " "]))
+        elif op is c.BRANCH:
+            out.append(_sample(rng.choice(av[1]).data, rng))
+        elif op is c.SUBPATTERN:
+            out.append(_sample(av[3].data, rng))
+        elif op in (c.MAX_REPEAT, c.MIN_REPEAT):
+            lo, hi, sub = av
+            out.extend(_sample(sub.data, rng) for _ in range(rng.randint(lo, min(hi, lo + 3))))
+    return "".join(out)
+
+
+def test_description_triggers_hide_no_hit_on_random_phrase_matches() -> None:
+    """Texts built from random matches of every description pattern of the rules."""
+    patterns = [rules._SIDE_EFFECT, rules._READ_ONLY, rules._NEGATED]
+    for check in rules._CHECKS.values():
+        patterns += [cell.cell_contents for cell in check.__closure__ or ()
+                     if isinstance(cell.cell_contents, re.Pattern)]
+    rng = random.Random(11)
+    schema: dict[str, Any] = {"properties": {"query": {}, "method": {}, "pipeline": {}}}  # read the text too
+    context = ["", " ", "x", "_", ". ", "\n- ", "1) ", "the", "not", "a file", "use it"]
+    for pattern in dict.fromkeys(patterns):
+        tree = parser.parse(pattern.pattern, pattern.flags)
+        for _ in range(400):
+            phrases = [_sample(tree.data, rng) for _ in range(rng.randint(1, 2))]
+            text = "".join(rng.choice(context) + p + rng.choice(context) for p in phrases)
+            for name in ("x", "run_query", "manage_items"):
+                _same_as_ungated(name, text, schema, None)

@@ -1,8 +1,11 @@
 from __future__ import annotations
 
+import random
+import re
+
 import pytest
 
-from classifier.tokens import split_name, tool_words, words
+from classifier.tokens import name_words, split_name, tool_words, words
 
 
 @pytest.mark.parametrize(
@@ -50,3 +53,27 @@ def test_words_of_a_description() -> None:
     assert words("Permanently deletes it. Cannot be undone!") == expected
     assert words(None) == []
     assert words("a" * 10 + " tail", limit=5) == ["aaaaa"]
+
+
+def _fuzzed_names(n: int) -> list[str]:
+    rng = random.Random(3)
+    pieces = ["get", "s3", "v2", "HTTP", "Status", "_", "__", "___", ".", ":", "/", "-", "12", "0", "a", "B",
+              "delete", "Repo", "x1y", "é", "İ", "\u200b", "🔥", "删除", " ", "mcp", "getHTTP", "ec2"]
+    return ["".join(rng.choices(pieces, k=rng.randint(0, 7))) for _ in range(n)]
+
+
+def test_name_words_is_split_name_and_tool_words() -> None:
+    """The fast paths of ``name_words`` (plain names, ASCII names) change nothing."""
+    names = [*_fuzzed_names(20000), "", "_", "__", "a__", "__a", "a___b", "a_1", "a1", "1a", "a__b__c_d"]
+    for name in names:
+        assert name_words(name) == (split_name(name), tool_words(name)), name
+        all_words, ws = name_words(name)
+        assert set(ws) <= set(all_words), name
+
+
+def test_words_of_ascii_text_are_its_letter_and_digit_runs() -> None:
+    rng = random.Random(5)
+    chars = [chr(i) for i in range(128)] + ["ab", "Word", "x_y", "12"]
+    for _ in range(5000):
+        text = "".join(rng.choices(chars, k=rng.randint(0, 30)))
+        assert words(text) == re.findall(r"[^\W_]+", text.lower()), text
