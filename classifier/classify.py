@@ -26,10 +26,12 @@ from classifier.features import SplitBlocks, features, split_blocks
 from classifier.flags import find_flags
 from classifier.forking import can_fork, map_forked, split
 from classifier.rules import (
+    ANNOTATION_RULES,
     DESTRUCTIVE,
     FLOOR_STRENGTH,
     LABELS,
     READ,
+    RULES,
     WRITE,
     Hit,
     ToolView,
@@ -152,15 +154,18 @@ def _label(probs: list[float], hits: list[Hit]) -> tuple[str, float, list[dict[s
     else:
         label = WRITE
     confidence = p[label] if label != WRITE else p[WRITE] + min(p[READ], p[DESTRUCTIVE])
+    if not hits:
+        return label, confidence, []
 
     floor = None
     declared = None
     for h in hits:
-        if h.rule.id.startswith("R4"):
-            if declared is None or h.strength > declared.strength:
+        rule = h.rule
+        if rule.id in ANNOTATION_RULES:
+            if declared is None or rule.strength > declared.strength:
                 declared = h
-        elif h.strength >= FLOOR_STRENGTH and (
-            floor is None or (severity(h.label), h.strength) > (severity(floor.label), floor.strength)
+        elif rule.strength >= FLOOR_STRENGTH and (
+            floor is None or (severity(rule.votes), rule.strength) > (severity(floor.label), floor.strength)
         ):
             floor = h
     if floor is not None and severity(floor.label) > severity(label):
@@ -183,6 +188,10 @@ def _label(probs: list[float], hits: list[Hit]) -> tuple[str, float, list[dict[s
     return label, confidence, flags
 
 
+#: Each rule's place in a rationale: the strongest first, then by rule id.
+_RATIONALE_RANK: Final = {r.id: i for i, r in enumerate(sorted(RULES, key=lambda r: (-r.strength, r.id)))}
+
+
 def _finish(
     label: str,
     confidence: float,
@@ -190,9 +199,10 @@ def _finish(
     hits: list[Hit],
     model_lines: list[tuple[str, float]],
 ) -> Classification:
-    rationale = [h.line for h in sorted(hits, key=lambda h: (-h.strength, h.rule.id))]
-    for fname, push in model_lines:
-        rationale.append(f"M {fname}: {push:+.2f}")
+    if len(hits) > 1:
+        hits = sorted(hits, key=lambda h: _RATIONALE_RANK[h.rule.id])
+    rationale = [h.line for h in hits]
+    rationale += [f"M {fname}: {push:+.2f}" for fname, push in model_lines]
     return Classification(label, round(min(max(confidence, 0.0), 1.0), 3), rationale, flags)
 
 
