@@ -5,7 +5,7 @@ class for each feature, the intercepts and the calibration temperature ``beta``:
 ``p = softmax(beta * (intercept + sum(weight * value)))``.
 
 One tool is scored in plain Python (``Scorer.score``: a cold ``mcpcat classify`` does not pay
-for numpy). Batches are scored with numpy (``Scorer.score_many``, ``Scorer.top_many``) with the
+for numpy). Batches are scored with numpy (``Scorer.score_blocks``, ``Scorer.top_many``) with the
 same operations in the same order, so both give the same numbers, bit for bit.
 """
 
@@ -17,7 +17,7 @@ import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from heapq import nlargest
-from itertools import chain, repeat
+from itertools import repeat
 from math import exp, sqrt
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final, NamedTuple
@@ -26,7 +26,7 @@ from classifier.errors import ClassifierError
 from classifier.features import GRAM_WEIGHT, char_grams
 
 if TYPE_CHECKING:
-    from classifier.features import Block, SplitBlocks
+    from classifier.features import SplitBlocks
 
 __all__ = ["ARTIFACT_PATH", "Matched", "Scorer", "load_scorer"]
 
@@ -115,53 +115,50 @@ class Scorer:
             grams = {_gram_code(g): i for g, i in by_prefix.get("c:", {}).items() if _codable(g)}
             gram_codes = np.array(sorted(grams), dtype=np.uint64)
             gram_cols = np.array([grams[c] for c in sorted(grams)], dtype=np.intp)
-            self._arrays = _Arrays(np, names, index, w, push, by_prefix, rank, gram_codes, gram_cols)
+            getters = {prefix: items.get for prefix, items in by_prefix.items()}
+            self._arrays = _Arrays(np, names, index, w, push, by_prefix, getters, rank, gram_codes, gram_cols)
         return self._arrays
 
-    def _flatten(self, feats: list[Mapping[str, float]]) -> _Flat:
+    def _flatten_outer(self, tools: list[SplitBlocks]) -> tuple[_Flat, Any]:
+        """The blocks before and after the ``c:`` block of every tool, one tool after another
+        (columns, values, lengths), and how many of each tool's items come before it."""
         a = self._numpy()
-        np, index, unknown = a.np, a.index, len(a.names)
-        names = [k for f in feats for k in f]
-        cols = np.fromiter(map(index.get, names, repeat(unknown)), dtype=np.intp, count=len(names))
-        vals = np.fromiter(chain.from_iterable(f.values() for f in feats), dtype=float, count=len(names))
-        return _Flat(cols, vals, np.array([len(f) for f in feats], dtype=np.intp))
-
-    def _flatten_blocks(self, tools: list[list[Block]]) -> _Flat:
-        a = self._numpy()
-        np, by_prefix, unknown = a.np, a.by_prefix, len(a.names)
+        np = a.np
+        getters = a.getters
+        unknown = {}.get  # an unknown prefix: every item takes the default, the zero row
+        fill = repeat(len(a.names))  # shared: ``map`` stops at its items, never exhausts it
         cols: list[int] = []
         values: list[float] = []
         sizes: list[int] = []
-        lengths: list[int] = []
-        none: dict[str, int] = {}
-        for blocks in tools:
-            length = 0
-            for prefix, items, value in blocks:
-                cols.extend(map(by_prefix.get(prefix, none).get, items, repeat(unknown)))
-                values.append(value)
-                sizes.append(len(items))
-                length += len(items)
-            lengths.append(length)
+        heads: list[int] = []
+        ends: list[int] = []
+        extend, add_value, add_size = cols.extend, values.append, sizes.append
+        for before, _, after in tools:
+            for prefix, items, value in before:
+                extend(map(getters.get(prefix, unknown), items, fill))
+                add_value(value)
+                add_size(len(items))
+            heads.append(len(cols))
+            for prefix, items, value in after:
+                extend(map(getters.get(prefix, unknown), items, fill))
+                add_value(value)
+                add_size(len(items))
+            ends.append(len(cols))
         vals = np.repeat(np.array(values, dtype=float), np.array(sizes, dtype=np.intp))
         cols_array = np.fromiter(cols, dtype=np.intp, count=len(cols))
-        return _Flat(cols_array, vals, np.array(lengths, dtype=np.intp))
-
-    def score_many(self, feats: list[Mapping[str, float]]) -> tuple[list[list[float]], _Flat]:
-        """``score(f)[0]`` for every feature dict, as one sparse product (same sums, same order).
-
-        Also returns the flattened features, for ``top_many``.
-        """
-        flat = self._flatten(feats)
-        return self._probs(flat), flat
+        end = np.array(ends, dtype=np.intp)
+        lengths = np.diff(end, prepend=0)
+        return _Flat(cols_array, vals, lengths), np.array(heads, dtype=np.intp) - (end - lengths)
 
     def score_blocks(self, tools: list[SplitBlocks]) -> tuple[list[list[float]], _Flat]:
-        """``score_many`` of the features given as blocks (``features.split_blocks``): the same
-        numbers, without building each feature's name, and the names' n-grams all at once."""
+        """``score(features(...))[0]`` of every tool given as blocks (``features.split_blocks``), as
+        one sparse product: the same sums in the same order, without building each feature's
+        name, and the names' n-grams all at once. Also returns the flattened features, for
+        ``top_many``."""
         np = self._numpy().np
-        before = self._flatten_blocks([t[0] for t in tools])
+        outer, heads = self._flatten_outer(tools)
         grams = self._gram_block(np, [t[1] for t in tools])
-        after = self._flatten_blocks([t[2] for t in tools])
-        flat = _interleave(np, (before, grams, after))
+        flat = _around(np, outer, heads, grams)
         return self._probs(flat), flat
 
     def _gram_block(self, np: Any, texts: list[str]) -> _Flat:
@@ -223,7 +220,7 @@ class Scorer:
         return (e / ((e[0] + e[1]) + e[2])).T.tolist()  # type: ignore[no-any-return]
 
     def top_many(self, flat: _Flat, labels: list[int], k: int = 3) -> list[list[tuple[str, float]]]:
-        """``top_features`` of every row of ``flat`` (from ``score_many``) towards its label.
+        """``top_features`` of every row of ``flat`` (from ``score_blocks``) towards its label.
 
         ``k`` rounds over all rows at once: each takes every row's largest remaining positive
         push, the larger name first among equal pushes (``nlargest``'s order, ties included).
@@ -264,6 +261,8 @@ class _Arrays(NamedTuple):
     w: Any
     push: Any
     by_prefix: dict[str, dict[str, int]]
+    #: ``by_prefix[prefix].get`` of each prefix.
+    getters: dict[str, Any]
     rank: Any
     #: The model's ``c:`` n-grams as sorted integer codes (``_gram_code``), and their columns.
     gram_codes: Any
@@ -320,20 +319,26 @@ def _gram_codes(np: Any, texts: list[str]) -> tuple[Any, Any]:
     return rows[first], codes[first]
 
 
-def _interleave(np: Any, parts: tuple[_Flat, ...]) -> _Flat:
-    """One row after another, each row's features from every part in turn."""
-    lengths = sum(p.lengths for p in parts)
+def _around(np: Any, outer: _Flat, head: Any, inner: _Flat) -> _Flat:
+    """Each row of ``outer`` with the same row of ``inner`` put in after its first ``head`` items."""
+    lengths = outer.lengths + inner.lengths
     cols = np.empty(int(lengths.sum()), dtype=np.intp)
     vals = np.empty(len(cols))
-    offset = np.cumsum(lengths) - lengths
+    starts = np.cumsum(lengths) - lengths  # where each row begins
     n = len(lengths)
-    for p in parts:
-        rows = np.repeat(np.arange(n, dtype=np.intp), p.lengths)
-        row_starts = np.repeat(np.cumsum(p.lengths) - p.lengths, p.lengths)
-        at = offset[rows] + np.arange(len(p.cols), dtype=np.intp) - row_starts
-        cols[at] = p.cols
-        vals[at] = p.vals
-        offset = offset + p.lengths
+    rows = np.repeat(np.arange(n, dtype=np.intp), outer.lengths)
+    within = np.arange(len(outer.cols), dtype=np.intp) - np.repeat(np.cumsum(outer.lengths) - outer.lengths,
+                                                                    outer.lengths)
+    # Items of outer at or past ``head`` move on by the row's inner length.
+    at = starts[rows] + within + np.where(within >= head[rows], inner.lengths[rows], 0)
+    cols[at] = outer.cols
+    vals[at] = outer.vals
+    rows = np.repeat(np.arange(n, dtype=np.intp), inner.lengths)
+    within = np.arange(len(inner.cols), dtype=np.intp) - np.repeat(np.cumsum(inner.lengths) - inner.lengths,
+                                                                    inner.lengths)
+    at = starts[rows] + head[rows] + within
+    cols[at] = inner.cols
+    vals[at] = inner.vals
     return _Flat(cols, vals, lengths)
 
 
