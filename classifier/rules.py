@@ -279,9 +279,12 @@ def view(
     params: dict[str, str] = {}
     props = input_schema.get("properties") if _is_mapping(input_schema) else None
     if _is_mapping(props):
-        for key, spec in islice(props.items(), 200):
-            desc = spec.get("description") if _is_mapping(spec) else None
-            params[_param_name(str(key))] = desc[:500].lower() if isinstance(desc, str) else ""
+        for key, spec in props.items() if len(props) <= 200 else islice(props.items(), 200):
+            # The exact type tests first: most keys are str, most specs dicts, most have no description.
+            desc = spec.get("description") if type(spec) is dict or isinstance(spec, Mapping) else None
+            params[_param_name(key if type(key) is str else str(key))] = (
+                "" if desc is None else desc[:500].lower() if isinstance(desc, str) else ""
+            )
     param_words = frozenset(chain.from_iterable(map(_param_words, params)))
     all_words, ws = name_words(name)
     return ToolView(
