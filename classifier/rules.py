@@ -279,9 +279,12 @@ def view(
     params: dict[str, str] = {}
     props = input_schema.get("properties") if _is_mapping(input_schema) else None
     if _is_mapping(props):
-        for key, spec in islice(props.items(), 200):
-            desc = spec.get("description") if _is_mapping(spec) else None
-            params[_param_name(str(key))] = desc[:500].lower() if isinstance(desc, str) else ""
+        for key, spec in props.items() if len(props) <= 200 else islice(props.items(), 200):
+            # The exact type tests first: most keys are str, most specs dicts, most have no description.
+            desc = spec.get("description") if type(spec) is dict or isinstance(spec, Mapping) else None
+            params[_param_name(key if type(key) is str else str(key))] = (
+                "" if desc is None else desc[:500].lower() if isinstance(desc, str) else ""
+            )
     param_words = frozenset(chain.from_iterable(map(_param_words, params)))
     all_words, ws = name_words(name)
     return ToolView(
@@ -879,10 +882,9 @@ ANNOTATION_RULES: Final = frozenset(r.id for r in RULES if r.id.startswith("R4")
 
 # --- dispatch ------------------------------------------------------------------------------------
 # Rule i of ``RULES`` is bit ``1 << i`` of a mask; a tool's candidates are the OR of the masks
-# of the triggers it has, and its checks run from the lowest bit up: in table order.
+# of the triggers it has, and its checks run from the lowest bit up (``_BYTE_CHECKS``): in table order.
 
 _ALL_CHECKS: Final = tuple((r, _CHECKS[r.id]) for r in RULES)
-_BY_BIT: Final = {1 << i: rc for i, rc in enumerate(_ALL_CHECKS)}
 _ALL_MASK: Final = (1 << len(RULES)) - 1
 _DEFINITION_MASK: Final = sum(1 << i for i, r in enumerate(RULES) if r.id not in ANNOTATION_RULES)
 
@@ -956,17 +958,27 @@ def _candidates(v: ToolView) -> int:
     return mask
 
 
+#: The checks of each byte of a mask (the lowest first), for each of its 256 values, in table order:
+#: a tool's checks are a few table look-ups away from its mask, where taking one bit at a time
+#: costs several operations on a number of more than 30 bits.
+_BYTE_CHECKS: Final = tuple(
+    tuple(
+        tuple(_ALL_CHECKS[base + j] for j in range(8) if value >> j & 1 and base + j < len(RULES))
+        for value in range(256)
+    )
+    for base in range(0, len(RULES), 8)
+)
+
+
 def evaluate(v: ToolView, *, annotations: bool = True) -> list[Hit]:
     """Every rule hit on a prepared tool, in table order."""
     todo = _candidates(v) & (_ALL_MASK if annotations else _DEFINITION_MASK)
     hits = []
-    while todo:
-        bit = todo & -todo  # the lowest: table order
-        todo ^= bit
-        rule, check = _BY_BIT[bit]
-        values = check(v)
-        if values is not None:
-            hits.append(_hit(rule.id, tuple(values.items())))
+    for checks, value in zip(_BYTE_CHECKS, todo.to_bytes(len(_BYTE_CHECKS), "little"), strict=True):
+        for rule, check in checks[value]:
+            values = check(v)
+            if values is not None:
+                hits.append(_hit(rule.id, tuple(values.items())))
     return hits
 
 
