@@ -20,11 +20,11 @@ Screens derive themselves after a few uses, so that one cold ``classify`` pays n
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from itertools import product
 from typing import Any, Final
 
-__all__ = ["Screen", "ScreenGroup", "ScreenText", "fold", "may_match_all", "prepare_all"]
+__all__ = ["Branches", "Screen", "ScreenGroup", "ScreenText", "fold", "may_match_all", "prepare_all"]
 
 #: Uses after which a screen derives itself (a cold single classification stays as it was).
 DERIVE_AFTER: Final = 8
@@ -556,3 +556,152 @@ class ScreenGroup:
     def keys(self) -> tuple[frozenset[str], tuple[str, ...]] | None:
         """The united keys (words, substrings), None before they are known."""
         return (self._key_words, self._key_subs) if self._ready or self._prepare() else None
+
+
+# --- searching only the alternatives a text may match -------------------------------------------
+
+
+def split_branches(source: str) -> list[str]:
+    """The top-level alternatives of a pattern's source (``A|B|C``), in order.
+
+    An alternative that is one group between a leading ``\\b`` (or nothing) and a rest without
+    groups or quantifiers is distributed: ``\\b(?:A|B)\\b`` is ``\\b(?:A)\\b``, ``\\b(?:B)\\b``
+    (a named group stays in each). The ordered choice of ``re`` makes that the same pattern:
+    ``(?:A|B)S`` tries ``A`` then ``S``, then ``B`` then ``S``. A source this does not understand
+    is one alternative.
+    """
+    out: list[str] = []
+    for branch in _split_top(source) or [source]:
+        out.extend(_distribute(branch))
+    return out
+
+
+_GROUP_START: Final = re.compile(r"(?:\\b)?\((?:\?:|\?P<\w+>)")
+
+
+def _distribute(branch: str) -> list[str]:
+    m = _GROUP_START.match(branch)
+    if m is None:
+        return [branch]
+    close = _closing(branch, m.end() - 1 - len(m.group()) + m.group().index("("))
+    if close is None:
+        return [branch]
+    suffix = branch[close + 1 :]
+    if suffix[:1] in ("?", "*", "+", "{") or any(ch in suffix for ch in "()|"):
+        return [branch]
+    inner = split_branches(branch[m.end() : close])
+    if len(inner) == 1:
+        return [branch]
+    return [f"{m.group()}{b}){suffix}" for b in inner]
+
+
+def _scan(source: str) -> list[tuple[int, str]] | None:
+    """The positions and characters of ``(``, ``)`` and ``|`` outside escapes and classes."""
+    out: list[tuple[int, str]] = []
+    i, n = 0, len(source)
+    while i < n:
+        ch = source[i]
+        if ch == "\\":
+            i += 2
+            continue
+        if ch == "[":
+            i += 1
+            if i < n and source[i] == "^":
+                i += 1
+            if i < n and source[i] == "]":
+                i += 1
+            while i < n and source[i] != "]":
+                i += 2 if source[i] == "\\" else 1
+            if i >= n:
+                return None
+        elif ch in "()|":
+            out.append((i, ch))
+        i += 1
+    return out
+
+
+def _split_top(source: str) -> list[str] | None:
+    marks = _scan(source)
+    if marks is None:
+        return None
+    depth, start, out = 0, 0, []
+    for i, ch in marks:
+        if ch == "(":
+            depth += 1
+        elif ch == ")":
+            depth -= 1
+        elif depth == 0:
+            out.append(source[start:i])
+            start = i + 1
+    out.append(source[start:])
+    return out if depth == 0 else None
+
+
+def _closing(source: str, open_at: int) -> int | None:
+    """The index of the ``)`` that closes the ``(`` at ``open_at``."""
+    marks = _scan(source)
+    if marks is None:
+        return None
+    depth = 0
+    for i, ch in marks:
+        if i < open_at or ch == "|":
+            continue
+        depth += 1 if ch == "(" else -1
+        if depth == 0:
+            return i
+    return None
+
+
+class Branches:
+    """A pattern whose matches are found with only the alternatives a text may match.
+
+    ``A|B|C`` matches, at each position, with the first alternative that matches there; an
+    alternative whose screen fails cannot match anywhere in the text, so leaving it out changes
+    no match. One candidate is searched alone; several are searched each, the next match of
+    the pattern being the leftmost of theirs (the earliest alternative at equal starts) and each
+    searched again from its end, as ``finditer`` does. Matches are those of the whole pattern,
+    but a named group exists only in the match of the alternative that holds it.
+    """
+
+    __slots__ = ("_branches", "_group", "pattern")
+
+    def __init__(self, pattern: re.Pattern[str]) -> None:
+        import re._parser as parser
+
+        self.pattern = pattern
+        sources = split_branches(pattern.pattern)
+        branches = tuple(re.compile(s, pattern.flags) for s in sources) if len(sources) > 1 else ()
+        # No empty matches (finditer steps past those differently): each alternative needs a character.
+        if any(parser.parse(b.pattern, b.flags).getwidth()[0] < 1 for b in branches):
+            branches = ()
+        self._branches = branches
+        self._group = ScreenGroup(Screen(b) for b in branches) if branches else None
+
+    def finditer(self, text: ScreenText) -> Iterator[re.Match[str]]:
+        """``self.pattern.finditer(text.text)``, up to the named groups (see the class)."""
+        group = self._group
+        if group is None:
+            return self.pattern.finditer(text.text)
+        candidates = [b for b, may in zip(self._branches, group.may_match_all(text), strict=True) if may]
+        if len(candidates) == 1:
+            return candidates[0].finditer(text.text)
+        if len(candidates) == len(self._branches):
+            return self.pattern.finditer(text.text)
+        return _merged(candidates, text.text)
+
+
+def _merged(patterns: list[re.Pattern[str]], text: str) -> Iterator[re.Match[str]]:
+    """The matches of ``A|B|...`` from those of ``A``, ``B``, ...: none of them empty."""
+    found = [p.search(text) for p in patterns]
+    while True:
+        best: re.Match[str] | None = None
+        for m in found:
+            if m is not None and (best is None or m.start() < best.start()):
+                best = m
+        if best is None:
+            return
+        yield best
+        end = best.end()
+        for i, m in enumerate(found):
+            if m is not None and m.start() < end:
+                found[i] = patterns[i].search(text, end)
