@@ -41,6 +41,8 @@ _COMMON_WORDS: Final = (
 )
 #: Words in most descriptions: poor keys (see ``_cost``).
 _COMMON: Final = frozenset(_COMMON_WORDS.split(" "))
+#: Substrings shorter than this are in many words: poor keys.
+_SHORT_SUBSTRING: Final = 5
 
 
 def fold(text: str) -> str:
@@ -334,9 +336,11 @@ def _clauses(cond: Cond) -> list[list[Clause]] | None:
 
 
 def _cost(clause: Clause) -> tuple[int, int, int]:
-    """Lower is a better key: no common word, no substring (a scan of the text), long atoms."""
+    """Lower is a better key: no common word or short substring (``be``, ``use``: in most texts),
+    no substring (a scan of the text), long atoms."""
     words, subs = clause
     common = sum(w in _COMMON or len(w) < 3 for w in words)
+    common += sum(len(s.strip()) < _SHORT_SUBSTRING or s.strip() in _COMMON for s in subs)
     shortest = min(map(len, (*words, *subs)))
     return common, len(subs), -shortest
 
@@ -663,7 +667,7 @@ class Branches:
     but a named group exists only in the match of the alternative that holds it.
     """
 
-    __slots__ = ("_branches", "_group", "pattern")
+    __slots__ = ("_branches", "_group", "_uses", "pattern")
 
     def __init__(self, pattern: re.Pattern[str]) -> None:
         import re._parser as parser
@@ -676,12 +680,19 @@ class Branches:
             branches = ()
         self._branches = branches
         self._group = ScreenGroup(Screen(b) for b in branches) if branches else None
+        self._uses = 0
 
     def finditer(self, text: ScreenText) -> Iterator[re.Match[str]]:
         """``self.pattern.finditer(text.text)``, up to the named groups (see the class)."""
         group = self._group
         if group is None:
             return self.pattern.finditer(text.text)
+        if self._uses < DERIVE_AFTER:  # a few uses first, then every alternative's screen at once
+            self._uses += 1
+            if self._uses < DERIVE_AFTER:
+                return self.pattern.finditer(text.text)
+            for screen in group.screens:
+                screen.prepare()
         candidates = [b for b, may in zip(self._branches, group.may_match_all(text), strict=True) if may]
         if len(candidates) == 1:
             return candidates[0].finditer(text.text)

@@ -175,6 +175,7 @@ def test_branches_find_the_matches_of_the_whole_pattern(pattern: re.Pattern[str]
     poisoned and training text: the same matches, in the same order, as ``finditer``."""
     branches = Branches(pattern)
     assert branches._group is not None  # split, and never an empty match
+    branches._uses = 8
     for s in branches._group.screens:
         s.prepare()
     rng = random.Random(pattern.pattern)
