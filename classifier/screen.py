@@ -31,7 +31,8 @@ DERIVE_AFTER: Final = 8
 _MAX_STRINGS: Final = 64
 _MAX_REPEAT_EXPANDED: Final = 3
 _ALNUM: Final = re.compile(r"[^\W_]+")
-_FOLD: Final = str.maketrans({"\u0130": "i", "\u0131": "i", "\u017f": "s", "\u212a": "k"})
+#: The characters ``fold`` maps before ``lower()``; replaced where present (``translate`` looks up every one).
+_FOLD: Final = (("\u0130", "i"), ("\u0131", "i"), ("\u017f", "s"), ("\u212a", "k"))
 _COMMON_WORDS: Final = (
     "a an the to of in on for and or is are be it its this that with as at by from you your not no "
     "all any if use used using user users data do does can will may must should also when new only "
@@ -47,7 +48,12 @@ _SHORT_SUBSTRING: Final = 5
 
 def fold(text: str) -> str:
     """Lower case as ``re.IGNORECASE`` sees it, for screening case-insensitive patterns."""
-    return text.lower() if text.isascii() else text.translate(_FOLD).lower()
+    if text.isascii():
+        return text.lower()
+    for ch, ascii_ in _FOLD:
+        if ch in text:
+            text = text.replace(ch, ascii_)
+    return text.lower()
 
 
 class ScreenText:
