@@ -272,9 +272,6 @@ _ON_BEHALF_SCREEN: Final = Screen(_ON_BEHALF)
 _CAPABILITY_HEAD: Final = 4000
 #: Every base64 (40+) or hex (32+ digits, or 16+ ``\\xHH``) blob lies in a whitespace-free stretch this long.
 _BLOB_MIN: Final = 32
-#: The whitespace-free stretches that long: ``[s for s in text.split() if len(s) >= _BLOB_MIN]`` in one
-#: C call (``\s`` and ``str.split`` know the same whitespace; a stretch starts after none).
-_STRETCH: Final = re.compile(rf"(?<!\S)\S{{{_BLOB_MIN},}}")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -579,7 +576,7 @@ def _check_encoded(text: str, where: str, add: Any) -> None:
     # patterns find the same blobs, in the same order, in the long whitespace-free stretches alone.
     if len(text) < _BLOB_MIN:
         return
-    stretches = _STRETCH.findall(text)
+    stretches = [s for s in text.split() if len(s) >= _BLOB_MIN]
     if not stretches:
         return
     for i, m in enumerate(chain.from_iterable(map(_B64.finditer, stretches))):

@@ -276,16 +276,3 @@ def test_enum_strings_after_other_values_are_read() -> None:
     assert evidence("q", "Quotes.", schema)["F103"].startswith("parameter 'mode': ")
     for late in ([*enum[:55], *("x",) * 40, enum[-1]], [*("x",) * 50, enum[-1]]):  # the 51st string or later
         assert "F103" not in ids("q", "Quotes.", {"properties": {"mode": {"enum": late}}})
-
-
-def test_long_stretches_are_those_split_finds() -> None:
-    """``_STRETCH`` finds the whitespace-free stretches of at least ``_BLOB_MIN`` characters that
-    ``str.split()`` does, Unicode whitespace included."""
-    from classifier.flags import _BLOB_MIN, _STRETCH
-
-    rng = random.Random(5)
-    pieces = ["a" * rng.randint(1, 45) for _ in range(20)] + [" ", "\n", "\u2003", "\x1c", "\u00a0", "x/y+=",
-                                                               "\u200b", "é", "\\x41"]
-    for _ in range(5000):
-        text = "".join(rng.choice(pieces) for _ in range(rng.randint(0, 8)))
-        assert _STRETCH.findall(text) == [s for s in text.split() if len(s) >= _BLOB_MIN], repr(text)
