@@ -421,6 +421,7 @@ def derive(pattern: re.Pattern[str]) -> _Test | None:
 # --- screens ------------------------------------------------------------------------------------
 
 _ALL: list[Screen] = []
+_ALL_BRANCHES: list[Branches] = []
 
 
 class Screen:
@@ -497,6 +498,8 @@ def may_match_all(screens: Iterable[Screen], text: ScreenText) -> list[bool]:
 
 def prepare_all() -> None:
     """Derive every screen now (before forking workers, so that each does not derive its own)."""
+    for b in list(_ALL_BRANCHES):
+        b.prepare()
     for s in _ALL:
         s.prepare()
 
@@ -673,12 +676,24 @@ class Branches:
     but a named group exists only in the match of the alternative that holds it.
     """
 
-    __slots__ = ("_branches", "_group", "_uses", "pattern")
+    __slots__ = ("_branches", "_group", "_ready", "_uses", "pattern")
 
     def __init__(self, pattern: re.Pattern[str]) -> None:
+        self.pattern = pattern
+        self._branches: tuple[re.Pattern[str], ...] = ()
+        self._group: ScreenGroup | None = None
+        self._ready = False
+        self._uses = 0
+        _ALL_BRANCHES.append(self)
+
+    def prepare(self) -> None:
+        """Split, compile and screen the alternatives (after a few uses: importing pays nothing)."""
+        if self._ready:
+            return
+        self._ready = True
         import re._parser as parser
 
-        self.pattern = pattern
+        pattern = self.pattern
         sources = split_branches(pattern.pattern)
         branches = tuple(re.compile(s, pattern.flags) for s in sources) if len(sources) > 1 else ()
         # No empty matches (finditer steps past those differently): each alternative needs a character.
@@ -686,19 +701,19 @@ class Branches:
             branches = ()
         self._branches = branches
         self._group = ScreenGroup(Screen(b) for b in branches) if branches else None
-        self._uses = 0
+        for screen in self._group.screens if self._group is not None else ():
+            screen.prepare()
 
     def finditer(self, text: ScreenText) -> Iterator[re.Match[str]]:
         """``self.pattern.finditer(text.text)``, up to the named groups (see the class)."""
-        group = self._group
-        if group is None:
-            return self.pattern.finditer(text.text)
-        if self._uses < DERIVE_AFTER:  # a few uses first, then every alternative's screen at once
+        if not self._ready:
             self._uses += 1
             if self._uses < DERIVE_AFTER:
                 return self.pattern.finditer(text.text)
-            for screen in group.screens:
-                screen.prepare()
+            self.prepare()
+        group = self._group
+        if group is None:
+            return self.pattern.finditer(text.text)
         candidates = [b for b, may in zip(self._branches, group.may_match_all(text), strict=True) if may]
         if len(candidates) == 1:
             return candidates[0].finditer(text.text)

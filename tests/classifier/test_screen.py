@@ -174,10 +174,8 @@ def test_branches_find_the_matches_of_the_whole_pattern(pattern: re.Pattern[str]
     """Random texts holding several matches (of different alternatives, overlapping), then every
     poisoned and training text: the same matches, in the same order, as ``finditer``."""
     branches = Branches(pattern)
+    branches.prepare()
     assert branches._group is not None  # split, and never an empty match
-    branches._uses = 8
-    for s in branches._group.screens:
-        s.prepare()
     rng = random.Random(pattern.pattern)
     tree = parser.parse(pattern.pattern, pattern.flags)
     icase = bool(pattern.flags & re.IGNORECASE)
