@@ -58,6 +58,9 @@ HOMOGLYPHS: Final[dict[str, str]] = {
 }  # fmt: skip
 
 _HOMOGLYPH_TABLE: Final = str.maketrans(HOMOGLYPHS)
+#: Any lookalike: most non-ASCII texts (CJK, accented Latin) hold none, and ``translate`` with a
+#: table costs a dictionary lookup per character.
+_HOMOGLYPH_ANY: Final = re.compile("[" + "".join(map(re.escape, sorted(HOMOGLYPHS))) + "]")
 
 # Default-ignorable and format characters: what a reader does not see.
 _INVISIBLE_CLASS: Final = (
@@ -83,7 +86,7 @@ def skeleton(text: str) -> str:
     if text.isascii():
         return text
     text = unicodedata.normalize("NFKC", strip_invisible(text))
-    if text.isascii():
+    if text.isascii() or not _HOMOGLYPH_ANY.search(text):
         return text
     return text.translate(_HOMOGLYPH_TABLE)
 

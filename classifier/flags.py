@@ -23,13 +23,13 @@ import base64
 import binascii
 import re
 import unicodedata
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from itertools import chain, islice
 from typing import Any, Final
 
 from classifier.confusables import INVISIBLE, check_name, check_text, homoglyphs, show, skeleton
-from classifier.screen import Screen, ScreenGroup, ScreenText
+from classifier.screen import Branches, Screen, ScreenGroup, ScreenText
 from classifier.tokens import split_name
 
 __all__ = ["FLAGS", "FLAGS_BY_ID", "SCAN_LIMIT", "Flag", "find_flags", "shadow_key", "shadowing"]
@@ -257,6 +257,11 @@ _INSTRUCTIONS: Final = (("F102", _TAG), ("F103", _OVERRIDE), ("F104", _CONCEAL),
 #: The instruction patterns, then _SECRET_PATH, _SECRET_WORDS and _DESTINATION.
 _TEXT_SCREENS: Final = ScreenGroup(Screen(p) for p in (*(p for _, p in _INSTRUCTIONS), _SECRET_PATH,
                                                       _SECRET_WORDS, _DESTINATION))
+#: The long patterns searched with only the alternatives a text may match (``Branches``).
+_BRANCHES: Final = {p: Branches(p) for _, p in _INSTRUCTIONS}
+_SECRET_PATH_BRANCHES: Final = Branches(_SECRET_PATH)
+_SECRET_WORDS_BRANCHES: Final = Branches(_SECRET_WORDS)
+_DESTINATION_BRANCHES: Final = Branches(_DESTINATION)
 _EXEC_SCREEN: Final = Screen(_EXEC_TEXT)
 _FILE_SCREEN: Final = Screen(_FILE_TEXT)
 _EXEC_FILE_SCREENS: Final = ScreenGroup((_EXEC_SCREEN, _FILE_SCREEN))
@@ -456,15 +461,15 @@ def _check_instructions(
         return False
     *instructions, secret_path, secret_words, destination = mays
     for (flag_id, pattern), may in zip(_INSTRUCTIONS, instructions, strict=True):
-        m = _first(pattern, text) if may else None
+        m = _first(_BRANCHES[pattern].finditer(scan), text) if may else None
         if m:
             add(flag_id, f"{where}: {_excerpt(text, m)}")
             fired = True
-    m = _exfiltration(text, param, secret_path, secret_words) if secret_path or secret_words else None
+    m = _exfiltration(scan, param, secret_path, secret_words) if secret_path or secret_words else None
     if m:
         add("F105", f"{where}: {_excerpt(text, m, 80, 80)}")
         fired = True
-    m = _redirect(text) if destination else None
+    m = _redirect(scan) if destination else None
     if m:
         add("F106", f"{where}: {_excerpt(text, m, 60, 60)}")
         fired = True
@@ -477,9 +482,10 @@ _NEGATED = re.compile(r"\b(?:not|never|no|don'?t|cannot|can'?t|won'?t|must\s+not
                       _I)
 
 
-def _first(pattern: re.Pattern[str], text: str) -> re.Match[str] | None:
-    """The first match that is not a restriction: "never delete without telling the user" is fine."""
-    for i, m in enumerate(pattern.finditer(text)):
+def _first(matches: Iterator[re.Match[str]], text: str) -> re.Match[str] | None:
+    """The first of a pattern's ``matches`` in ``text`` that is not a restriction: "never delete
+    without telling the user" is fine."""
+    for i, m in enumerate(matches):
         if i >= _MAX_HITS:
             break
         negated = _NEGATED.search(text, max(0, m.start() - 100), m.start())
@@ -499,24 +505,27 @@ def _span(text: str, m: re.Match[str], width: int = 200) -> str:
 
 
 def _exfiltration(
-    text: str, param: str | None, secret_path: bool = True, secret_words: bool = True
+    scan: ScreenText, param: str | None, secret_path: bool = True, secret_words: bool = True
 ) -> re.Match[str] | None:
     """A secret file with a read/move verb and an order or a sink; other secrets need a move and a sink.
 
     A credential going into a parameter named for it (``api_key``) is ordinary use, not a leak.
     ``secret_path``/``secret_words``: False when that pattern cannot match (its screen said so).
     """
-    for i, m in enumerate(_SECRET_PATH.finditer(text) if secret_path else ()):
+    text = scan.text
+    for i, m in enumerate(_SECRET_PATH_BRANCHES.finditer(scan) if secret_path else ()):
         if i >= _MAX_HITS:
             break
         ctx = _span(text, m)
         if (_MOVE.search(ctx) or _READ.search(ctx)) and (_ORDER.search(ctx) or _sink(ctx, param, False)):
             return m
-    for i, m in enumerate(_SECRET_WORDS.finditer(text) if secret_words else ()):
+    for i, m in enumerate(_SECRET_WORDS_BRANCHES.finditer(scan) if secret_words else ()):
         if i >= _MAX_HITS:
             break
         ctx = _span(text, m)
-        if _MOVE.search(ctx) and (_sink(ctx, param, m.group("cred") is not None) or _ALL_SECRETS.search(ctx)):
+        # Only the alternatives with the group have it (``Branches``): a match of another has it None.
+        cred = "cred" in m.re.groupindex and m.group("cred") is not None
+        if _MOVE.search(ctx) and (_sink(ctx, param, cred) or _ALL_SECRETS.search(ctx)):
             return m
     return None
 
@@ -538,9 +547,10 @@ def _sink(ctx: str, param: str | None, credential: bool) -> bool:
     return False
 
 
-def _redirect(text: str) -> re.Match[str] | None:
+def _redirect(scan: ScreenText) -> re.Match[str] | None:
     """'always BCC x@evil.com', 'forward every message to https://...' without a tool name."""
-    for i, m in enumerate(_DESTINATION.finditer(text)):
+    text = scan.text
+    for i, m in enumerate(_DESTINATION_BRANCHES.finditer(scan)):
         if i >= _MAX_HITS:
             break
         ctx = _span(text, m, 160)

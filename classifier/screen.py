@@ -20,18 +20,19 @@ Screens derive themselves after a few uses, so that one cold ``classify`` pays n
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from itertools import product
 from typing import Any, Final
 
-__all__ = ["Screen", "ScreenGroup", "ScreenText", "fold", "may_match_all", "prepare_all"]
+__all__ = ["Branches", "Screen", "ScreenGroup", "ScreenText", "fold", "may_match_all", "prepare_all"]
 
 #: Uses after which a screen derives itself (a cold single classification stays as it was).
 DERIVE_AFTER: Final = 8
 _MAX_STRINGS: Final = 64
 _MAX_REPEAT_EXPANDED: Final = 3
 _ALNUM: Final = re.compile(r"[^\W_]+")
-_FOLD: Final = str.maketrans({"\u0130": "i", "\u0131": "i", "\u017f": "s", "\u212a": "k"})
+#: The characters ``fold`` maps before ``lower()``; replaced where present (``translate`` looks up every one).
+_FOLD: Final = (("\u0130", "i"), ("\u0131", "i"), ("\u017f", "s"), ("\u212a", "k"))
 _COMMON_WORDS: Final = (
     "a an the to of in on for and or is are be it its this that with as at by from you your not no "
     "all any if use used using user users data do does can will may must should also when new only "
@@ -41,11 +42,18 @@ _COMMON_WORDS: Final = (
 )
 #: Words in most descriptions: poor keys (see ``_cost``).
 _COMMON: Final = frozenset(_COMMON_WORDS.split(" "))
+#: Substrings shorter than this are in many words: poor keys.
+_SHORT_SUBSTRING: Final = 5
 
 
 def fold(text: str) -> str:
     """Lower case as ``re.IGNORECASE`` sees it, for screening case-insensitive patterns."""
-    return text.lower() if text.isascii() else text.translate(_FOLD).lower()
+    if text.isascii():
+        return text.lower()
+    for ch, ascii_ in _FOLD:
+        if ch in text:
+            text = text.replace(ch, ascii_)
+    return text.lower()
 
 
 class ScreenText:
@@ -334,9 +342,11 @@ def _clauses(cond: Cond) -> list[list[Clause]] | None:
 
 
 def _cost(clause: Clause) -> tuple[int, int, int]:
-    """Lower is a better key: no common word, no substring (a scan of the text), long atoms."""
+    """Lower is a better key: no common word or short substring (``be``, ``use``: in most texts),
+    no substring (a scan of the text), long atoms."""
     words, subs = clause
     common = sum(w in _COMMON or len(w) < 3 for w in words)
+    common += sum(len(s.strip()) < _SHORT_SUBSTRING or s.strip() in _COMMON for s in subs)
     shortest = min(map(len, (*words, *subs)))
     return common, len(subs), -shortest
 
@@ -411,6 +421,7 @@ def derive(pattern: re.Pattern[str]) -> _Test | None:
 # --- screens ------------------------------------------------------------------------------------
 
 _ALL: list[Screen] = []
+_ALL_BRANCHES: list[Branches] = []
 
 
 class Screen:
@@ -487,6 +498,8 @@ def may_match_all(screens: Iterable[Screen], text: ScreenText) -> list[bool]:
 
 def prepare_all() -> None:
     """Derive every screen now (before forking workers, so that each does not derive its own)."""
+    for b in list(_ALL_BRANCHES):
+        b.prepare()
     for s in _ALL:
         s.prepare()
 
@@ -556,3 +569,171 @@ class ScreenGroup:
     def keys(self) -> tuple[frozenset[str], tuple[str, ...]] | None:
         """The united keys (words, substrings), None before they are known."""
         return (self._key_words, self._key_subs) if self._ready or self._prepare() else None
+
+
+# --- searching only the alternatives a text may match -------------------------------------------
+
+
+def split_branches(source: str) -> list[str]:
+    """The top-level alternatives of a pattern's source (``A|B|C``), in order.
+
+    An alternative that is one group between a leading ``\\b`` (or nothing) and a rest without
+    groups or quantifiers is distributed: ``\\b(?:A|B)\\b`` is ``\\b(?:A)\\b``, ``\\b(?:B)\\b``
+    (a named group stays in each). The ordered choice of ``re`` makes that the same pattern:
+    ``(?:A|B)S`` tries ``A`` then ``S``, then ``B`` then ``S``. A source this does not understand
+    is one alternative.
+    """
+    out: list[str] = []
+    for branch in _split_top(source) or [source]:
+        out.extend(_distribute(branch))
+    return out
+
+
+_GROUP_START: Final = re.compile(r"(?:\\b)?\((?:\?:|\?P<\w+>)")
+
+
+def _distribute(branch: str) -> list[str]:
+    m = _GROUP_START.match(branch)
+    if m is None:
+        return [branch]
+    close = _closing(branch, m.end() - 1 - len(m.group()) + m.group().index("("))
+    if close is None:
+        return [branch]
+    suffix = branch[close + 1 :]
+    if suffix[:1] in ("?", "*", "+", "{") or any(ch in suffix for ch in "()|"):
+        return [branch]
+    inner = split_branches(branch[m.end() : close])
+    if len(inner) == 1:
+        return [branch]
+    return [f"{m.group()}{b}){suffix}" for b in inner]
+
+
+def _scan(source: str) -> list[tuple[int, str]] | None:
+    """The positions and characters of ``(``, ``)`` and ``|`` outside escapes and classes."""
+    out: list[tuple[int, str]] = []
+    i, n = 0, len(source)
+    while i < n:
+        ch = source[i]
+        if ch == "\\":
+            i += 2
+            continue
+        if ch == "[":
+            i += 1
+            if i < n and source[i] == "^":
+                i += 1
+            if i < n and source[i] == "]":
+                i += 1
+            while i < n and source[i] != "]":
+                i += 2 if source[i] == "\\" else 1
+            if i >= n:
+                return None
+        elif ch in "()|":
+            out.append((i, ch))
+        i += 1
+    return out
+
+
+def _split_top(source: str) -> list[str] | None:
+    marks = _scan(source)
+    if marks is None:
+        return None
+    depth, start, out = 0, 0, []
+    for i, ch in marks:
+        if ch == "(":
+            depth += 1
+        elif ch == ")":
+            depth -= 1
+        elif depth == 0:
+            out.append(source[start:i])
+            start = i + 1
+    out.append(source[start:])
+    return out if depth == 0 else None
+
+
+def _closing(source: str, open_at: int) -> int | None:
+    """The index of the ``)`` that closes the ``(`` at ``open_at``."""
+    marks = _scan(source)
+    if marks is None:
+        return None
+    depth = 0
+    for i, ch in marks:
+        if i < open_at or ch == "|":
+            continue
+        depth += 1 if ch == "(" else -1
+        if depth == 0:
+            return i
+    return None
+
+
+class Branches:
+    """A pattern whose matches are found with only the alternatives a text may match.
+
+    ``A|B|C`` matches, at each position, with the first alternative that matches there; an
+    alternative whose screen fails cannot match anywhere in the text, so leaving it out changes
+    no match. One candidate is searched alone; several are searched each, the next match of
+    the pattern being the leftmost of theirs (the earliest alternative at equal starts) and each
+    searched again from its end, as ``finditer`` does. Matches are those of the whole pattern,
+    but a named group exists only in the match of the alternative that holds it.
+    """
+
+    __slots__ = ("_branches", "_group", "_ready", "_uses", "pattern")
+
+    def __init__(self, pattern: re.Pattern[str]) -> None:
+        self.pattern = pattern
+        self._branches: tuple[re.Pattern[str], ...] = ()
+        self._group: ScreenGroup | None = None
+        self._ready = False
+        self._uses = 0
+        _ALL_BRANCHES.append(self)
+
+    def prepare(self) -> None:
+        """Split, compile and screen the alternatives (after a few uses: importing pays nothing)."""
+        if self._ready:
+            return
+        self._ready = True
+        import re._parser as parser
+
+        pattern = self.pattern
+        sources = split_branches(pattern.pattern)
+        branches = tuple(re.compile(s, pattern.flags) for s in sources) if len(sources) > 1 else ()
+        # No empty matches (finditer steps past those differently): each alternative needs a character.
+        if any(parser.parse(b.pattern, b.flags).getwidth()[0] < 1 for b in branches):
+            branches = ()
+        self._branches = branches
+        self._group = ScreenGroup(Screen(b) for b in branches) if branches else None
+        for screen in self._group.screens if self._group is not None else ():
+            screen.prepare()
+
+    def finditer(self, text: ScreenText) -> Iterator[re.Match[str]]:
+        """``self.pattern.finditer(text.text)``, up to the named groups (see the class)."""
+        if not self._ready:
+            self._uses += 1
+            if self._uses < DERIVE_AFTER:
+                return self.pattern.finditer(text.text)
+            self.prepare()
+        group = self._group
+        if group is None:
+            return self.pattern.finditer(text.text)
+        candidates = [b for b, may in zip(self._branches, group.may_match_all(text), strict=True) if may]
+        if len(candidates) == 1:
+            return candidates[0].finditer(text.text)
+        if len(candidates) == len(self._branches):
+            return self.pattern.finditer(text.text)
+        return _merged(candidates, text.text)
+
+
+def _merged(patterns: list[re.Pattern[str]], text: str) -> Iterator[re.Match[str]]:
+    """The matches of ``A|B|...`` from those of ``A``, ``B``, ...: none of them empty."""
+    found = [p.search(text) for p in patterns]
+    while True:
+        best: re.Match[str] | None = None
+        for m in found:
+            if m is not None and (best is None or m.start() < best.start()):
+                best = m
+        if best is None:
+            return
+        yield best
+        end = best.end()
+        for i, m in enumerate(found):
+            if m is not None and m.start() < end:
+                found[i] = patterns[i].search(text, end)

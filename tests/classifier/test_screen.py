@@ -2,16 +2,22 @@
 
 from __future__ import annotations
 
+import json
 import random
 import re
 import re._constants as c
 import re._parser as parser
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from classifier import flags, rules
-from classifier.screen import Screen, ScreenGroup, ScreenText, derive, fold
+from classifier.confusables import skeleton
+from classifier.model import TRAIN_DIR as TRAIN
+from classifier.screen import Branches, Screen, ScreenGroup, ScreenText, derive, fold, split_branches
+
+POISONED = Path(__file__).parent / "data" / "poisoned.jsonl"
 
 _WORDS = ["the", "user", "file", "please", "now", "ignore", "a", "of", "send", "data", "key", "x1", "é", "ß",
           "İstanbul", "ſ", "K"]
@@ -145,3 +151,48 @@ def test_a_group_answers_as_its_screens_do() -> None:
         assert group.may_match_all(ScreenText(text)) == [s.may_match(ScreenText(text)) for s in singles], text
     assert group.keys() is not None
     assert sum(any(group.may_match_all(ScreenText(t))) for t in texts) > 20  # not a test that passes nothing
+
+
+_BRANCHED = [flags._TAG, flags._OVERRIDE, flags._CONCEAL, flags._CROSS_TOOL, flags._SECRET_PATH,
+             flags._SECRET_WORDS, flags._DESTINATION]
+
+
+def _matches(found: Any) -> list[tuple[int, int, bool]]:
+    """Each match's span and whether its "cred" group (where it has one) took part."""
+    return [(m.start(), m.end(), "cred" in m.re.groupindex and m.group("cred") is not None) for m in found]
+
+
+def test_split_branches_keeps_order_and_distributes_a_lone_group() -> None:
+    assert split_branches(r"a|(?:b|c)d|[|(]e") == ["a", "(?:b)d", "(?:c)d", "[|(]e"]
+    assert split_branches(r"\b(?:x|(?P<g>y|z))\b") == [r"\b(?:x)\b", r"\b(?:(?P<g>y))\b", r"\b(?:(?P<g>z))\b"]
+    assert split_branches(r"(?:a|b)+c") == [r"(?:a|b)+c"]
+    assert split_branches(r"\s(?:a|b)") == [r"\s(?:a|b)"]
+
+
+@pytest.mark.parametrize("pattern", _BRANCHED, ids=lambda p: p.pattern[:40])
+def test_branches_find_the_matches_of_the_whole_pattern(pattern: re.Pattern[str]) -> None:
+    """Random texts holding several matches (of different alternatives, overlapping), then every
+    poisoned and training text: the same matches, in the same order, as ``finditer``."""
+    branches = Branches(pattern)
+    branches.prepare()
+    assert branches._group is not None  # split, and never an empty match
+    rng = random.Random(pattern.pattern)
+    tree = parser.parse(pattern.pattern, pattern.flags)
+    icase = bool(pattern.flags & re.IGNORECASE)
+    texts = []
+    for _ in range(1500):
+        parts = [_context(rng) + _sample(tree.data, rng, icase) for _ in range(rng.randint(1, 4))]
+        if rng.random() < 0.3:  # one match inside another's context
+            k = rng.randrange(len(parts[0]) + 1)
+            parts[0] = parts[0][:k] + _sample(tree.data, rng, icase) + parts[0][k:]
+        texts.append(rng.choice(["", " ", ". ", "\n"]).join(parts) + _context(rng))
+    rows = [json.loads(line) for path in (POISONED, *TRAIN.glob("*.jsonl"))
+            for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    texts += [skeleton(r["description"]) for r in rows if isinstance(r.get("description"), str)]
+    merged = 0
+    for text in texts:
+        scan = ScreenText(text)
+        candidates = sum(branches._group.may_match_all(scan))
+        merged += 1 < candidates < len(branches._group.screens)
+        assert _matches(branches.finditer(scan)) == _matches(pattern.finditer(text)), text
+    assert merged > 100  # the merging of several alternatives' matches was tried
