@@ -24,7 +24,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from itertools import product
 from typing import Any, Final
 
-__all__ = ["Branches", "Screen", "ScreenGroup", "ScreenText", "fold", "may_match_all", "prepare_all"]
+__all__ = ["Branches", "Screen", "ScreenGroup", "ScreenText", "fold", "prepare_all"]
 
 #: Uses after which a screen derives itself (a cold single classification stays as it was).
 DERIVE_AFTER: Final = 8
@@ -470,32 +470,6 @@ class Screen:
         return self.pattern.search(text.text) if self.may_match(text) else None
 
 
-def may_match_all(screens: Iterable[Screen], text: ScreenText) -> list[bool]:
-    """``[s.may_match(text) for s in screens]``: the several patterns a text is searched with.
-
-    The fast path of ``Screen._passes`` inline: two calls less per screen, and most texts are
-    turned away by every screen at its first test.
-    """
-    out: list[bool] = []
-    append = out.append
-    for s in screens:
-        test = s._test
-        if test is None:
-            append(s.may_match(text))  # not derived yet, or nothing to screen on
-            continue
-        if s._ignore_case:
-            words, screened = text.folded_words, text.folded
-        else:
-            words, screened = text.words, text.text
-        if words is None or screened is None:
-            screened, words = text.view(s._ignore_case)
-        if test.key_words.isdisjoint(words) and not any(map(screened.__contains__, test.key_subs)):
-            append(False)
-        else:
-            append(test.passes(screened, words))
-    return out
-
-
 def prepare_all() -> None:
     """Derive every screen now (before forking workers, so that each does not derive its own)."""
     for b in list(_ALL_BRANCHES):
@@ -553,7 +527,7 @@ class ScreenGroup:
     def may_match_all(self, text: ScreenText) -> list[bool]:
         """``[s.may_match(text) for s in self.screens]``."""
         if not (self._ready or self._prepare()):
-            return may_match_all(self.screens, text)
+            return [s.may_match(text) for s in self.screens]
         screened, words = text.view(self._ignore_case)
         hits = self._key_words.intersection(words)
         subs = list(filter(screened.__contains__, self._key_subs))
