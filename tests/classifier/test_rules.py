@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import random
 import re
-import re._constants as c
 import re._parser as parser
 from pathlib import Path
 from typing import Any
@@ -14,6 +13,7 @@ import pytest
 
 from classifier import rules
 from classifier.rules import LABELS, RULES, RULES_BY_ID, evaluate, evaluate_all, view
+from tests.classifier.regex_samples import sample
 
 FIXTURES = Path(__file__).parent / "rules"
 
@@ -124,39 +124,6 @@ def test_triggers_hide_no_hit_on_fuzzed_tools() -> None:
         _same_as_ungated(name, description, schema, rng.choice(annotations))
 
 
-_CATEGORY_CHARS = {c.CATEGORY_DIGIT: "07", c.CATEGORY_SPACE: " \n", c.CATEGORY_WORD: "a7_"}
-
-
-def _sample(items: Any, rng: random.Random) -> str:
-    """A random string that the parsed pattern ``items`` matches (lookarounds left out)."""
-    out = []
-    for op, av in items:
-        if op is c.LITERAL:
-            out.append(chr(av))
-        elif op is c.NOT_LITERAL:
-            out.append(rng.choice([ch for ch in "a. 7" if ord(ch) != av]))
-        elif op is c.ANY:
-            out.append(rng.choice("a. 7"))
-        elif op is c.IN:
-            choices = []
-            for iop, iav in av:
-                if iop is c.LITERAL:
-                    choices.append(chr(iav))
-                elif iop is c.RANGE:
-                    choices.append(chr(rng.randint(*iav)))
-                elif iop is c.CATEGORY:
-                    choices.extend(_CATEGORY_CHARS.get(iav, "a"))
-            out.append(rng.choice(choices or ["a", ".", " "]))
-        elif op is c.BRANCH:
-            out.append(_sample(rng.choice(av[1]).data, rng))
-        elif op is c.SUBPATTERN:
-            out.append(_sample(av[3].data, rng))
-        elif op in (c.MAX_REPEAT, c.MIN_REPEAT):
-            lo, hi, sub = av
-            out.extend(_sample(sub.data, rng) for _ in range(rng.randint(lo, min(hi, lo + 3))))
-    return "".join(out)
-
-
 def test_description_triggers_hide_no_hit_on_random_phrase_matches() -> None:
     """Texts built from random matches of every description pattern of the rules."""
     patterns = [rules._SIDE_EFFECT, rules._READ_ONLY, rules._NEGATED]
@@ -169,7 +136,7 @@ def test_description_triggers_hide_no_hit_on_random_phrase_matches() -> None:
     for pattern in dict.fromkeys(patterns):
         tree = parser.parse(pattern.pattern, pattern.flags)
         for _ in range(400):
-            phrases = [_sample(tree.data, rng) for _ in range(rng.randint(1, 2))]
+            phrases = [sample(tree.data, rng) for _ in range(rng.randint(1, 2))]
             text = "".join(rng.choice(context) + p + rng.choice(context) for p in phrases)
             for name in ("x", "run_query", "manage_items"):
                 _same_as_ungated(name, text, schema, None)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import random
 import re
-import re._constants as c
 import re._parser as parser
 from pathlib import Path
 from typing import Any
@@ -16,19 +15,12 @@ from classifier import flags, rules
 from classifier.confusables import skeleton
 from classifier.model import TRAIN_DIR as TRAIN
 from classifier.screen import Branches, Screen, ScreenGroup, ScreenText, derive, fold, split_branches
+from tests.classifier.regex_samples import sample
 
 POISONED = Path(__file__).parent / "data" / "poisoned.jsonl"
 
 _WORDS = ["the", "user", "file", "please", "now", "ignore", "a", "of", "send", "data", "key", "x1", "é", "ß",
           "İstanbul", "ſ", "K"]
-_CATEGORY_CHARS = {
-    c.CATEGORY_DIGIT: "07",
-    c.CATEGORY_NOT_DIGIT: "a. ",
-    c.CATEGORY_SPACE: " \n\t",
-    c.CATEGORY_NOT_SPACE: "a.7_",
-    c.CATEGORY_WORD: "a7_é",
-    c.CATEGORY_NOT_WORD: " .-'",
-}
 
 
 def _patterns() -> list[re.Pattern[str]]:
@@ -41,42 +33,6 @@ def _patterns() -> list[re.Pattern[str]]:
             if isinstance(cell.cell_contents, re.Pattern):
                 found.append(cell.cell_contents)
     return list({p.pattern + str(p.flags): p for p in found}.values())
-
-
-def _sample(items: Any, rng: random.Random, icase: bool) -> str:
-    out = []
-    for op, av in items:
-        if op is c.LITERAL:
-            ch = chr(av)
-            if icase and rng.random() < 0.3:
-                ch = {"i": rng.choice("Iıİ"), "s": rng.choice("Sſ"), "k": rng.choice("KK")}.get(
-                    ch.lower(), ch.swapcase())
-            out.append(ch)
-        elif op is c.NOT_LITERAL:
-            out.append(rng.choice([ch for ch in "a. 7" if ord(ch) != av]))
-        elif op is c.ANY:
-            out.append(rng.choice("a. 7"))
-        elif op is c.IN:
-            choices = []
-            for iop, iav in av:
-                if iop is c.LITERAL:
-                    choices.append(chr(iav))
-                elif iop is c.RANGE:
-                    choices.append(chr(rng.randint(*iav)))
-                elif iop is c.CATEGORY:
-                    choices.extend(_CATEGORY_CHARS.get(iav, "a"))
-            out.append(rng.choice(choices or ["a", ".", " "]))
-        elif op is c.BRANCH:
-            out.append(_sample(rng.choice(av[1]).data, rng, icase))
-        elif op is c.SUBPATTERN:
-            out.append(_sample(av[3].data, rng, icase))
-        elif op in (c.MAX_REPEAT, c.MIN_REPEAT, c.POSSESSIVE_REPEAT):
-            lo, hi, sub = av
-            for _ in range(rng.randint(lo, min(hi, lo + 3))):
-                out.append(_sample(sub.data, rng, icase))
-        elif op is c.ATOMIC_GROUP:
-            out.append(_sample(av.data, rng, icase))
-    return "".join(out)
 
 
 def _context(rng: random.Random) -> str:
@@ -93,7 +49,7 @@ def test_a_screen_passes_every_text_its_pattern_matches(pattern: re.Pattern[str]
     icase = bool(pattern.flags & re.IGNORECASE)
     matched = 0
     for _ in range(3000):
-        text = _context(rng) + _sample(tree.data, rng, icase) + (_context(rng) if rng.random() < 0.5 else "")
+        text = _context(rng) + sample(tree.data, rng, icase) + (_context(rng) if rng.random() < 0.5 else "")
         if pattern.search(text) is None:
             continue
         matched += 1
@@ -181,10 +137,10 @@ def test_branches_find_the_matches_of_the_whole_pattern(pattern: re.Pattern[str]
     icase = bool(pattern.flags & re.IGNORECASE)
     texts = []
     for _ in range(1500):
-        parts = [_context(rng) + _sample(tree.data, rng, icase) for _ in range(rng.randint(1, 4))]
+        parts = [_context(rng) + sample(tree.data, rng, icase) for _ in range(rng.randint(1, 4))]
         if rng.random() < 0.3:  # one match inside another's context
             k = rng.randrange(len(parts[0]) + 1)
-            parts[0] = parts[0][:k] + _sample(tree.data, rng, icase) + parts[0][k:]
+            parts[0] = parts[0][:k] + sample(tree.data, rng, icase) + parts[0][k:]
         texts.append(rng.choice(["", " ", ". ", "\n"]).join(parts) + _context(rng))
     rows = [json.loads(line) for path in (POISONED, *TRAIN.glob("*.jsonl"))
             for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
