@@ -6,22 +6,14 @@ The CLI (``mcpcat classify --input``, ``mcpcat evaluate``) only calls these.
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Iterable, Mapping, Sequence
 from functools import partial
 from itertools import islice
 from typing import Any, Final, TextIO
 
-from classifier.classify import (
-    PARALLEL_FROM,
-    check_tool,
-    classify_many,
-    gc_paused,
-    mcp_annotations,
-    prepare_workers,
-)
+from classifier.classify import check_tool, classify_many, gc_paused, mcp_annotations, processes_for
 from classifier.errors import InvalidInput
-from classifier.forking import can_fork, map_forked, split
+from classifier.forking import map_forked, split
 from classifier.rules import DESTRUCTIVE, LABELS, READ, severity
 from classifier.scoring import Scorer
 
@@ -65,15 +57,12 @@ def classify_jsonl(
     time; a long chunk is split over ``workers`` processes (default: one per CPU) that parse,
     classify and render their part, so the output is the same as one process gives.
     """
-    n_workers = workers or os.cpu_count() or 1
     numbered = ((lineno, line) for lineno, line in enumerate(lines, 1) if line.strip())
     render = partial(_render, ignore=ignore_annotations, scorer=scorer)
     n = 0
     while chunk := list(islice(numbered, CHUNK_LINES)):
-        parallel = n_workers > 1 and scorer is None and len(chunk) >= PARALLEL_FROM and can_fork()
-        if parallel:
-            prepare_workers()
-        for text, count, error in map_forked(render, split(chunk, n_workers if parallel else 1)):
+        parts = split(chunk, processes_for(len(chunk), workers, scorer))
+        for text, count, error in map_forked(render, parts):
             out.write(text)
             n += count
             if error is not None:
@@ -82,17 +71,11 @@ def classify_jsonl(
     return n
 
 
+@gc_paused()
 def _render(
     part: Sequence[tuple[int, str]], *, ignore: bool, scorer: Scorer | None
 ) -> tuple[str, int, InvalidInput | None]:
     """The output lines of ``part`` up to its first bad line, their count, and that line's error."""
-    with gc_paused():
-        return _render_part(part, ignore, scorer)
-
-
-def _render_part(
-    part: Sequence[tuple[int, str]], ignore: bool, scorer: Scorer | None
-) -> tuple[str, int, InvalidInput | None]:
     objs: list[dict[str, Any]] = []
     error = None
     for lineno, line in part:

@@ -53,7 +53,7 @@ __all__ = [
     "classify_many",
     "gc_paused",
     "mcp_annotations",
-    "prepare_workers",
+    "processes_for",
 ]
 
 #: P(Destructive) from which the answer is Destructive.
@@ -274,10 +274,21 @@ def gc_paused() -> Iterator[None]:
 def _classify_all(
     items: list[Mapping[str, Any]], ignore_annotations: bool, scorer: Scorer | None, workers: int | None
 ) -> list[Classification]:
-    n_workers = workers or os.cpu_count() or 1
-    if n_workers > 1 and scorer is None and len(items) >= PARALLEL_FROM and can_fork():
+    n_workers = processes_for(len(items), workers, scorer)
+    if n_workers > 1:
         return _classify_forked(items, ignore_annotations, n_workers)
     return _classify_serial(items, ignore_annotations, scorer or load_scorer())
+
+
+def processes_for(count: int, workers: int | None, scorer: Scorer | None) -> int:
+    """How many processes a batch of ``count`` tools is split over: ``workers`` (default one per
+    CPU) from ``PARALLEL_FROM`` tools on, with the shipped model, where forking is safe; else 1.
+    For more than one, the model and the screens are made ready first (``_prepare_workers``)."""
+    n_workers = workers or os.cpu_count() or 1
+    if n_workers > 1 and scorer is None and count >= PARALLEL_FROM and can_fork():
+        _prepare_workers()
+        return n_workers
+    return 1
 
 
 def _classify_serial(
@@ -289,7 +300,7 @@ def _classify_serial(
     return out
 
 
-def prepare_workers() -> Scorer:
+def _prepare_workers() -> Scorer:
     """Load the shipped model's arrays and derive every screen now, before forking, so that
     each worker inherits them instead of building its own; returns that model."""
     scorer = load_scorer()
@@ -301,7 +312,7 @@ def prepare_workers() -> Scorer:
 def _classify_forked(items: list[Mapping[str, Any]], ignore: bool, n_workers: int) -> list[Classification]:
     """The batch in ``n_workers`` parts, the first here and the others in forked children
     (``classifier.forking``); children send back plain tuples. The first bad part is reported."""
-    scorer = prepare_workers()
+    scorer = load_scorer()
 
     def part(tools: Sequence[Mapping[str, Any]]) -> list[tuple[str, float, list[str], list[dict[str, str]]]]:
         got = _classify_serial(tools, ignore, scorer)
