@@ -300,13 +300,11 @@ def _classify_serial(
     return out
 
 
-def _prepare_workers() -> Scorer:
+def _prepare_workers() -> None:
     """Load the shipped model's arrays and derive every screen now, before forking, so that
-    each worker inherits them instead of building its own; returns that model."""
-    scorer = load_scorer()
-    scorer._numpy()
+    each worker inherits them instead of building its own."""
+    load_scorer()._numpy()
     prepare_screens()
-    return scorer
 
 
 def _classify_forked(items: list[Mapping[str, Any]], ignore: bool, n_workers: int) -> list[Classification]:
