@@ -23,6 +23,8 @@ __all__ = ["CHUNK_LINES", "OUTPUT_KEYS", "classify_jsonl", "evaluate_rows", "met
 OUTPUT_KEYS = ("label", "confidence", "rationale", "flags", "mcp_annotations")
 #: Input lines read, classified and written together (bounds the memory of a long file).
 CHUNK_LINES: Final = 20_000
+#: ``json.dumps(obj, ensure_ascii=False)`` without building an encoder for every line.
+_ENCODE: Final = json.JSONEncoder(ensure_ascii=False).encode
 
 
 def _parse(line: str, lineno: int) -> dict[str, Any]:
@@ -96,7 +98,7 @@ def _render(
             flags=c.flags,
             mcp_annotations=mcp_annotations(c.label),
         )
-        text.append(json.dumps(obj, ensure_ascii=False) + "\n")
+        text.append(_ENCODE(obj) + "\n")
     return "".join(text), len(objs), error
 
 
