@@ -119,10 +119,6 @@ def _or(parts: list[Cond]) -> Cond:
 _NONE, _EDGE, _BOUNDARY = 0, 1, 2  # what is known of the character beside a piece
 
 
-def _is_word(ch: str) -> bool:
-    return ch.isalnum() or ch == "_"
-
-
 class _Deriver:
     def __init__(self, pattern: re.Pattern[str]) -> None:
         import re._constants as c
@@ -197,13 +193,14 @@ class _Deriver:
         return out
 
     def plain_non_word(self, ch: str) -> bool:
+        """Not a letter or digit: it ends a word of the text (``_`` does too, see ``_ALNUM``)."""
         # Ignoring case, a few non-ASCII non-word characters equal letters (U+0345 and iota).
-        return not _is_word(ch) and (ch.isascii() or not self.ignore_case)
+        return not ch.isalnum() and (ch.isascii() or not self.ignore_case)
 
     # What a neighbour says about the character next to a piece.
 
     def non_word(self, op: Any, av: Any) -> bool:
-        """True when ``op`` always matches at least one character, none a word character."""
+        """True when ``op`` always matches at least one character, none a letter or digit."""
         c = self.c
         if op is c.LITERAL:
             return self.plain_non_word(chr(av))
@@ -232,7 +229,28 @@ class _Deriver:
                 return _BOUNDARY
             edges = (c.AT_BEGINNING, c.AT_BEGINNING_STRING) if step < 0 else (c.AT_END, c.AT_END_STRING)
             return _EDGE if av in edges else _NONE
-        return _EDGE if self.non_word(op, av) else _NONE
+        if self.non_word(op, av):
+            return _EDGE
+        if op in (c.MAX_REPEAT, c.MIN_REPEAT, c.POSSESSIVE_REPEAT) and av[0] == 0 and self.ends_non_word(
+            list(av[2].data), step
+        ):
+            # Optional (``(?:the\s+)?``), and what it puts beside the piece is no letter or digit: the
+            # piece is closed on that side when it is also closed without it.
+            return self.side(items, j, step, outer)
+        return _NONE
+
+    def ends_non_word(self, items: list[tuple[Any, Any]], step: int) -> bool:
+        """True when ``items``, matching any characters at all, ends with one that is no letter or
+        digit: the last one for ``step`` -1 (they lie left of a piece), else the first."""
+        if not items:
+            return True
+        op, av = items[-1] if step < 0 else items[0]
+        if self.non_word(op, av):
+            return True
+        if op in (self.c.MAX_REPEAT, self.c.MIN_REPEAT, self.c.POSSESSIVE_REPEAT) and av[0] == 0:
+            rest = items[:-1] if step < 0 else items[1:]
+            return self.ends_non_word(list(av[2].data), step) and self.ends_non_word(rest, step)
+        return False
 
     # Conditions.
 
