@@ -46,6 +46,18 @@ _COMMON: Final = frozenset(_COMMON_WORDS.split(" "))
 _SHORT_SUBSTRING: Final = 5
 
 
+#: Each ASCII byte that is no letter or digit -> space: the words of ASCII text are then what
+#: ``str.split`` finds (the same as ``_ALNUM.findall``, without a category lookup per character).
+_ASCII_ALNUM_BYTES: Final = bytes(b if b < 128 and chr(b).isalnum() else 32 for b in range(256))
+
+
+def words_of(text: str) -> set[str]:
+    """The set of the alphanumeric runs of ``text`` (``_ALNUM``)."""
+    if text.isascii():
+        return set(text.encode("ascii").translate(_ASCII_ALNUM_BYTES).decode("ascii").split())
+    return set(_ALNUM.findall(text))
+
+
 def fold(text: str) -> str:
     """Lower case as ``re.IGNORECASE`` sees it, for screening case-insensitive patterns."""
     if text.isascii():
@@ -77,11 +89,11 @@ class ScreenText:
         """The text a screen reads and its words: as it is, or folded for a case-insensitive pattern."""
         if not ignore_case:
             if self.words is None:
-                self.words = set(_ALNUM.findall(self.text))
+                self.words = words_of(self.text)
             return self.text, self.words
         if self.folded_words is None:
             self.folded = fold(self.text)
-            self.folded_words = set(_ALNUM.findall(self.folded))
+            self.folded_words = words_of(self.folded)
         return self.folded, self.folded_words  # type: ignore[return-value]
 
 

@@ -14,7 +14,16 @@ import pytest
 from classifier import flags, rules
 from classifier.confusables import skeleton
 from classifier.model import TRAIN_DIR as TRAIN
-from classifier.screen import Branches, Screen, ScreenGroup, ScreenText, derive, fold, split_branches
+from classifier.screen import (
+    Branches,
+    Screen,
+    ScreenGroup,
+    ScreenText,
+    derive,
+    fold,
+    split_branches,
+    words_of,
+)
 from tests.classifier.regex_samples import sample
 
 POISONED = Path(__file__).parent / "data" / "poisoned.jsonl"
@@ -152,3 +161,13 @@ def test_branches_find_the_matches_of_the_whole_pattern(pattern: re.Pattern[str]
         merged += 1 < candidates < len(branches._group.screens)
         assert _matches(branches.finditer(scan)) == _matches(pattern.finditer(text)), text
     assert merged > 100  # the merging of several alternatives' matches was tried
+
+
+def test_words_of_are_the_alphanumeric_runs() -> None:
+    rng = random.Random(3)
+    alphabet = [chr(i) for i in range(128)] + ["é", "ß", "İ", "\u00aa", "٣", "\u200b"]
+    texts = ["", " ", "a_b", "x1-Y2", "tab\tand\x1cfs"]
+    texts += ["".join(rng.choice(alphabet) for _ in range(rng.randint(0, 60))) for _ in range(3000)]
+    texts += ["".join(rng.choice(alphabet[:128]) for _ in range(rng.randint(0, 60))) for _ in range(3000)]
+    for text in texts:
+        assert words_of(text) == set(re.findall(r"[^\W_]+", text)), text
