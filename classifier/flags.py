@@ -272,6 +272,10 @@ _ON_BEHALF_SCREEN: Final = Screen(_ON_BEHALF)
 _CAPABILITY_HEAD: Final = 4000
 #: Every base64 (40+) or hex (32+ digits, or 16+ ``\\xHH``) blob lies in a whitespace-free stretch this long.
 _BLOB_MIN: Final = 32
+#: Each ASCII byte that ``str.split`` splits on -> 0, any other -> 1: a whitespace-free stretch of
+#: ``_BLOB_MIN`` characters is then ``_BLOB_RUN``.
+_ASCII_NON_SPACE_BYTES: Final = bytes(0 if b < 128 and chr(b).isspace() else 1 for b in range(256))
+_BLOB_RUN: Final = b"\x01" * _BLOB_MIN
 
 
 # ---------------------------------------------------------------------------------------------
@@ -576,6 +580,8 @@ def _check_encoded(text: str, where: str, add: Any) -> None:
     # patterns find the same blobs, in the same order, in the long whitespace-free stretches alone.
     if len(text) < _BLOB_MIN:
         return
+    if text.isascii() and _BLOB_RUN not in text.encode("ascii").translate(_ASCII_NON_SPACE_BYTES):
+        return  # the common case, found without splitting the text
     stretches = [s for s in text.split() if len(s) >= _BLOB_MIN]
     if not stretches:
         return

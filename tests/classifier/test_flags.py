@@ -276,3 +276,22 @@ def test_enum_strings_after_other_values_are_read() -> None:
     assert evidence("q", "Quotes.", schema)["F103"].startswith("parameter 'mode': ")
     for late in ([*enum[:55], *("x",) * 40, enum[-1]], [*("x",) * 50, enum[-1]]):  # the 51st string or later
         assert "F103" not in ids("q", "Quotes.", {"properties": {"mode": {"enum": late}}})
+
+
+def test_the_ascii_blob_prefilter_finds_every_long_stretch() -> None:
+    """``_check_encoded`` skips an ASCII text without ``_BLOB_RUN`` in its byte map: exactly the texts
+    without a whitespace-free stretch of ``_BLOB_MIN`` characters."""
+    from classifier.flags import _ASCII_NON_SPACE_BYTES, _BLOB_MIN, _BLOB_RUN
+
+    rng = random.Random(5)
+    alphabet = [chr(i) for i in range(128)]
+    spaces = [" ", "\t", "\x1c", "\x0b", "\n"]
+    texts = []
+    for _ in range(5000):
+        p = rng.choice([0.0, 0.01, 0.03, 0.1, 0.5])  # how often a space
+        texts.append("".join(rng.choice(spaces) if rng.random() < p else rng.choice(alphabet)
+                             for _ in range(rng.randint(0, 80))))
+    assert 200 < sum(any(len(s) >= _BLOB_MIN for s in t.split()) for t in texts) < 4800
+    for text in texts:
+        fast = _BLOB_RUN in text.encode("ascii").translate(_ASCII_NON_SPACE_BYTES)
+        assert fast == any(len(s) >= _BLOB_MIN for s in text.split()), text
