@@ -357,7 +357,8 @@ def _windows(text: str) -> list[str]:
 
 
 def _is_mapping(value: object) -> bool:
-    return type(value) is dict or isinstance(value, Mapping)  # the exact test first: ABC checks are slow
+    # The exact tests first: an ABC check is slow (and None, a missing key, is common).
+    return type(value) is dict or (value is not None and isinstance(value, Mapping))
 
 
 #: Keys under which a schema node holds other nodes; a node with none of them is a leaf.

@@ -204,6 +204,36 @@ class _Deriver:
             out = {a + b for a in out for b in lang}
         return out
 
+    def prefixes(self, items: list[tuple[Any, Any]]) -> set[str] | None:
+        """Strings one of which begins every match of ``items`` (as ``condition`` reads the text:
+        folded when ignoring case), None when not known. Zero-width items are passed over."""
+        c = self.c
+        for k, (op, av) in enumerate(items):
+            if op in (c.AT, c.ASSERT, c.ASSERT_NOT):
+                continue
+            lang = self.finite(op, av)
+            if lang is not None:  # the longest run of finite items from here
+                for nop, nav in items[k + 1 :]:
+                    nxt = self.finite(nop, nav)
+                    if nxt is None or len(lang) * len(nxt) > _MAX_STRINGS:
+                        break
+                    lang = {a + b for a in lang for b in nxt}
+                return None if "" in lang else lang
+            if op is c.BRANCH:
+                out: set[str] = set()
+                for alt in av[1]:
+                    sub = self.prefixes(list(alt.data))
+                    if sub is None:
+                        return None
+                    out |= sub
+                return out
+            if op is c.SUBPATTERN and not (av[1] | av[2]) & (re.IGNORECASE | re.ASCII | re.LOCALE):
+                return self.prefixes(list(av[3].data))
+            if op in (c.MAX_REPEAT, c.MIN_REPEAT, c.POSSESSIVE_REPEAT) and av[0] >= 1:
+                return self.prefixes(list(av[2].data))
+            return None
+        return None
+
     def plain_non_word(self, ch: str) -> bool:
         """Not a letter or digit: it ends a word of the text (``_`` does too, see ``_ALNUM``)."""
         # Ignoring case, a few non-ASCII non-word characters equal letters (U+0345 and iota).
@@ -437,6 +467,21 @@ def _fewest_substrings(subs: Iterable[str]) -> tuple[str, ...]:
     """Substrings of which one must occur, without those that contain another (implied by it)."""
     unique = list(dict.fromkeys(subs))
     return tuple(s for s in unique if not any(o != s and o in s for o in unique))
+
+
+def starts(pattern: re.Pattern[str]) -> re.Pattern[str] | None:
+    """A pattern that finds, in the text a screen reads (``fold(text)`` when ``pattern`` ignores
+    case, of the same length), the strings one of which begins every match of ``pattern``; None
+    when they are not known. No match of ``pattern`` starts before the first of them, and none
+    at all where there is none."""
+    try:
+        deriver = _Deriver(pattern)
+        found = deriver.prefixes(list(deriver.tree.data))
+    except Exception:  # an unknown parser shape: no shortcut
+        return None
+    if not found:
+        return None
+    return re.compile("|".join(map(re.escape, sorted(found, key=lambda s: (-len(s), s)))))
 
 
 def derive(pattern: re.Pattern[str]) -> _Test | None:
@@ -680,11 +725,13 @@ class Branches:
     but a named group exists only in the match of the alternative that holds it.
     """
 
-    __slots__ = ("_branches", "_group", "_ready", "_uses", "pattern")
+    __slots__ = ("_branches", "_group", "_ignore_case", "_ready", "_starts", "_uses", "pattern")
 
     def __init__(self, pattern: re.Pattern[str]) -> None:
         self.pattern = pattern
+        self._ignore_case = bool(pattern.flags & re.IGNORECASE)
         self._branches: tuple[re.Pattern[str], ...] = ()
+        self._starts: tuple[re.Pattern[str] | None, ...] = ()
         self._group: ScreenGroup | None = None
         self._ready = False
         self._uses = 0
@@ -704,12 +751,17 @@ class Branches:
         if any(parser.parse(b.pattern, b.flags).getwidth()[0] < 1 for b in branches):
             branches = ()
         self._branches = branches
+        self._starts = tuple(map(starts, branches))
         self._group = ScreenGroup(Screen(b) for b in branches) if branches else None
         for screen in self._group.screens if self._group is not None else ():
             screen.prepare()
 
     def finditer(self, text: ScreenText) -> Iterator[re.Match[str]]:
-        """``self.pattern.finditer(text.text)``, up to the named groups (see the class)."""
+        """``self.pattern.finditer(text.text)``, up to the named groups (see the class).
+
+        An alternative whose first strings (``starts``) are not in the text is no candidate, and
+        one is searched from the first of them: no match starts before it.
+        """
         if not self._ready:
             self._uses += 1
             if self._uses < DERIVE_AFTER:
@@ -718,17 +770,43 @@ class Branches:
         group = self._group
         if group is None:
             return self.pattern.finditer(text.text)
-        candidates = [b for b, may in zip(self._branches, group.may_match_all(text), strict=True) if may]
+        screened: str | None = None
+        candidates: list[re.Pattern[str]] = []
+        starts: list[re.Pattern[str] | None] = []
+        froms: list[int] = []
+        for branch, start, may in zip(self._branches, self._starts, group.may_match_all(text), strict=True):
+            if not may:
+                continue
+            pos = 0
+            if start is not None:
+                if screened is None:
+                    screened = text.view(self._ignore_case)[0]
+                first = start.search(screened)
+                if first is None:
+                    continue
+                pos = first.start()
+            candidates.append(branch)
+            starts.append(start)
+            froms.append(pos)
         if len(candidates) == 1:
-            return candidates[0].finditer(text.text)
+            return candidates[0].finditer(text.text, froms[0])
         if len(candidates) == len(self._branches):
-            return self.pattern.finditer(text.text)
-        return _merged(candidates, text.text)
+            return self.pattern.finditer(text.text, min(froms))
+        return _merged(candidates, text.text, starts, screened, froms)
 
 
-def _merged(patterns: list[re.Pattern[str]], text: str) -> Iterator[re.Match[str]]:
-    """The matches of ``A|B|...`` from those of ``A``, ``B``, ...: none of them empty."""
-    found = [p.search(text) for p in patterns]
+def _merged(
+    patterns: list[re.Pattern[str]],
+    text: str,
+    starts: list[re.Pattern[str] | None],
+    screened: str | None,
+    froms: list[int],
+) -> Iterator[re.Match[str]]:
+    """The matches of ``A|B|...`` from those of ``A``, ``B``, ...: none of them empty.
+
+    ``starts``, ``screened``, ``froms``: as ``Branches.finditer`` found them (a start needs ``screened``).
+    """
+    found = [p.search(text, pos) for p, pos in zip(patterns, froms, strict=True)]
     while True:
         best: re.Match[str] | None = None
         for m in found:
@@ -740,4 +818,10 @@ def _merged(patterns: list[re.Pattern[str]], text: str) -> Iterator[re.Match[str
         end = best.end()
         for i, m in enumerate(found):
             if m is not None and m.start() < end:
-                found[i] = patterns[i].search(text, end)
+                start = starts[i]
+                if start is None:
+                    found[i] = patterns[i].search(text, end)
+                    continue
+                assert screened is not None
+                first = start.search(screened, end)
+                found[i] = None if first is None else patterns[i].search(text, first.start())

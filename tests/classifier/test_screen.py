@@ -22,6 +22,7 @@ from classifier.screen import (
     derive,
     fold,
     split_branches,
+    starts,
     words_of,
 )
 from tests.classifier.regex_samples import sample
@@ -171,3 +172,49 @@ def test_words_of_are_the_alphanumeric_runs() -> None:
     texts += ["".join(rng.choice(alphabet[:128]) for _ in range(rng.randint(0, 60))) for _ in range(3000)]
     for text in texts:
         assert words_of(text) == set(re.findall(r"[^\W_]+", text)), text
+
+
+def test_fold_keeps_every_character_in_its_place() -> None:
+    """``Branches`` reads positions in ``fold(text)`` as positions in ``text``."""
+    for cp in range(0x110000):
+        if not 0xD800 <= cp <= 0xDFFF:
+            assert len(fold(chr(cp))) == 1, hex(cp)
+    assert fold("ΣΑΣ İK") == "σας ik" and len(fold("ΣΑΣ")) == 3
+
+
+def test_fold_maps_what_ignorecase_equates_with_ascii_to_that_character() -> None:
+    """A character that ``re.IGNORECASE`` matches with an ASCII one folds to that one, lower case:
+    the first strings (``starts``) of a case-insensitive pattern are found in ``fold(text)``."""
+    def near_ascii(ch: str) -> bool:
+        return any(c.isascii() for form in (ch.lower(), ch.upper(), ch.casefold()) for c in form)
+
+    near = [chr(cp) for cp in range(0x110000) if not 0xD800 <= cp <= 0xDFFF and near_ascii(chr(cp))]
+    for ch in near:
+        for x in map(chr, range(128)):
+            if re.fullmatch(re.escape(x), ch, re.IGNORECASE):
+                assert fold(ch) == x.lower(), (hex(ord(ch)), x)
+
+
+@pytest.mark.parametrize("pattern", _patterns(), ids=lambda p: p.pattern[:40])
+def test_every_match_begins_with_one_of_the_starts(pattern: re.Pattern[str]) -> None:
+    """Random matches of each pattern (and of each of its alternatives): one of its first strings
+    begins at the match's start in the text a screen reads."""
+    rng = random.Random(pattern.pattern + "starts")
+    icase = bool(pattern.flags & re.IGNORECASE)
+    checked = 0
+    for source in [pattern.pattern, *split_branches(pattern.pattern)]:
+        sub = re.compile(source, pattern.flags)
+        start = starts(sub)
+        if start is None:
+            continue
+        tree = parser.parse(sub.pattern, sub.flags)
+        for _ in range(300):
+            text = _context(rng) + sample(tree.data, rng, icase) + _context(rng)
+            screened = fold(text) if icase else text
+            for m in sub.finditer(text):
+                checked += 1
+                assert start.match(screened, m.start()), (source, text, m)
+                first = start.search(screened)
+                assert first is not None and first.start() <= m.start()
+    assert checked > 0 or all(starts(re.compile(s, pattern.flags)) is None
+                              for s in [pattern.pattern, *split_branches(pattern.pattern)])
