@@ -789,7 +789,9 @@ class Branches:
             starts.append(start)
             froms.append(pos)
         if len(candidates) == 1:
-            return candidates[0].finditer(text.text, froms[0])
+            if starts[0] is None:
+                return candidates[0].finditer(text.text, froms[0])
+            return _each(candidates[0], text.text, starts[0], screened, froms[0])
         if len(candidates) == len(self._branches):
             return self.pattern.finditer(text.text, min(froms))
         return _merged(candidates, text.text, starts, screened, froms)
@@ -806,7 +808,8 @@ def _merged(
 
     ``starts``, ``screened``, ``froms``: as ``Branches.finditer`` found them (a start needs ``screened``).
     """
-    found = [p.search(text, pos) for p, pos in zip(patterns, froms, strict=True)]
+    found = [_search(p, text, start, screened, pos)
+             for p, start, pos in zip(patterns, starts, froms, strict=True)]
     while True:
         best: re.Match[str] | None = None
         for m in found:
@@ -818,10 +821,38 @@ def _merged(
         end = best.end()
         for i, m in enumerate(found):
             if m is not None and m.start() < end:
-                start = starts[i]
-                if start is None:
-                    found[i] = patterns[i].search(text, end)
-                    continue
-                assert screened is not None
-                first = start.search(screened, end)
-                found[i] = None if first is None else patterns[i].search(text, first.start())
+                found[i] = _search(patterns[i], text, starts[i], screened, end)
+
+
+#: Places where a start string begins that ``_search`` tries one by one before it searches on.
+_TRIES: Final = 6
+
+
+def _search(
+    pattern: re.Pattern[str], text: str, start: re.Pattern[str] | None, screened: str | None, pos: int
+) -> re.Match[str] | None:
+    """``pattern.search(text, pos)``, where every match of ``pattern`` begins with a string that
+    ``start`` finds in ``screened`` (``starts``): it is tried only where one does (the first few),
+    which in a long text skips most places."""
+    if start is None:
+        return pattern.search(text, pos)
+    assert screened is not None
+    for _ in range(_TRIES):
+        first = start.search(screened, pos)
+        if first is None:
+            return None
+        m = pattern.match(text, first.start())
+        if m is not None:
+            return m
+        pos = first.start() + 1
+    first = start.search(screened, pos)
+    return None if first is None else pattern.search(text, first.start())
+
+
+def _each(
+    pattern: re.Pattern[str], text: str, start: re.Pattern[str], screened: str | None, pos: int
+) -> Iterator[re.Match[str]]:
+    """``pattern.finditer(text, pos)`` through ``_search`` (``pattern`` matches no empty string)."""
+    while (m := _search(pattern, text, start, screened, pos)) is not None:
+        yield m
+        pos = m.end()

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from classifier import flags, rules
+from classifier import flags, rules, screen
 from classifier.confusables import skeleton
 from classifier.model import TRAIN_DIR as TRAIN
 from classifier.screen import (
@@ -135,10 +135,15 @@ def test_split_branches_keeps_order_and_distributes_a_lone_group() -> None:
     assert split_branches(r"\s(?:a|b)") == [r"\s(?:a|b)"]
 
 
+@pytest.mark.parametrize("tries", [6, 0, 1, 1000])
 @pytest.mark.parametrize("pattern", _BRANCHED, ids=lambda p: p.pattern[:40])
-def test_branches_find_the_matches_of_the_whole_pattern(pattern: re.Pattern[str]) -> None:
+def test_branches_find_the_matches_of_the_whole_pattern(
+    pattern: re.Pattern[str], tries: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """Random texts holding several matches (of different alternatives, overlapping), then every
-    poisoned and training text: the same matches, in the same order, as ``finditer``."""
+    poisoned and training text: the same matches, in the same order, as ``finditer``, however many
+    start strings ``_search`` tries one by one."""
+    monkeypatch.setattr(screen, "_TRIES", tries)
     branches = Branches(pattern)
     branches.prepare()
     assert branches._group is not None  # split, and never an empty match
