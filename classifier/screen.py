@@ -229,8 +229,12 @@ class _Deriver:
                 return out
             if op is c.SUBPATTERN and not (av[1] | av[2]) & (re.IGNORECASE | re.ASCII | re.LOCALE):
                 return self.prefixes(list(av[3].data))
-            if op in (c.MAX_REPEAT, c.MIN_REPEAT, c.POSSESSIVE_REPEAT) and av[0] >= 1:
-                return self.prefixes(list(av[2].data))
+            if op in (c.MAX_REPEAT, c.MIN_REPEAT, c.POSSESSIVE_REPEAT):
+                first = self.prefixes(list(av[2].data))
+                if av[0] >= 1 or first is None:
+                    return first
+                rest = self.prefixes(items[k + 1 :])  # optional: a match begins with it or without it
+                return None if rest is None else first | rest
             return None
         return None
 
