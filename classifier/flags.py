@@ -581,7 +581,8 @@ def _check_encoded(text: str, where: str, add: Any) -> None:
     # patterns find the same blobs, in the same order, in the long whitespace-free stretches alone.
     if len(text) < _BLOB_MIN:
         return
-    if text.isascii() and _BLOB_RUN not in text.encode("ascii").translate(_ASCII_NON_SPACE_BYTES):
+    # Each non-ASCII character as "?", not a space: a stretch stays as long (or grows, at a space).
+    if _BLOB_RUN not in text.encode("ascii", "replace").translate(_ASCII_NON_SPACE_BYTES):
         return  # the common case, found without splitting the text
     stretches = [s for s in text.split() if len(s) >= _BLOB_MIN]
     if not stretches:

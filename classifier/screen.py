@@ -51,10 +51,17 @@ _SHORT_SUBSTRING: Final = 5
 _ASCII_ALNUM_BYTES: Final = bytes(b if b < 128 and chr(b).isalnum() else 32 for b in range(256))
 
 
+#: A letter or digit outside ASCII (the range first: most characters are ASCII, their test the cheap one).
+_NON_ASCII_ALNUM: Final = re.compile(r"[^\x00-\x7f\W]")
+
+
 def words_of(text: str) -> set[str]:
     """The set of the alphanumeric runs of ``text`` (``_ALNUM``)."""
     if text.isascii():
         return set(text.encode("ascii").translate(_ASCII_ALNUM_BYTES).decode("ascii").split())
+    if _NON_ASCII_ALNUM.search(text) is None:
+        # Only non-ASCII signs and spaces (dashes, arrows, emoji): each ends a word as "?" does.
+        return set(text.encode("ascii", "replace").translate(_ASCII_ALNUM_BYTES).decode("ascii").split())
     return set(_ALNUM.findall(text))
 
 

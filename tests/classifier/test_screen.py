@@ -171,9 +171,12 @@ def test_branches_find_the_matches_of_the_whole_pattern(
 
 def test_words_of_are_the_alphanumeric_runs() -> None:
     rng = random.Random(3)
-    alphabet = [chr(i) for i in range(128)] + ["é", "ß", "İ", "\u00aa", "٣", "\u200b"]
-    texts = ["", " ", "a_b", "x1-Y2", "tab\tand\x1cfs"]
+    signs = ["\u2014", "\u2192", "\u00a0", "\u200b", "\U0001f600", "\u2003", "\u00bb"]
+    alphabet = [chr(i) for i in range(128)] + ["é", "ß", "İ", "\u00aa", "٣", *signs]
+    texts = ["", " ", "a_b", "x1-Y2", "tab\tand\x1cfs", "a\u2014b", "\u00e9\u2014"]
     texts += ["".join(rng.choice(alphabet) for _ in range(rng.randint(0, 60))) for _ in range(3000)]
+    mixed = [*alphabet[:128], *signs]
+    texts += ["".join(rng.choice(mixed) for _ in range(rng.randint(0, 60))) for _ in range(3000)]
     texts += ["".join(rng.choice(alphabet[:128]) for _ in range(rng.randint(0, 60))) for _ in range(3000)]
     for text in texts:
         assert words_of(text) == set(re.findall(r"[^\W_]+", text)), text
