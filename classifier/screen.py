@@ -564,27 +564,6 @@ def prepare_all() -> None:
         s.prepare()
 
 
-def any_of(strings: Iterable[str]) -> re.Pattern[str] | None:
-    """A pattern that finds any of ``strings`` (as a tree of their prefixes: one test per character
-    at most places), None for none."""
-    strings = set(strings)
-    if not strings:
-        return None
-    if "" in strings:
-        return re.compile("")
-
-    def tree(group: set[str]) -> str:
-        if "" in group:
-            return ""  # a shorter string found is enough
-        firsts: dict[str, set[str]] = {}
-        for s in group:
-            firsts.setdefault(s[0], set()).add(s[1:])
-        alts = [re.escape(ch) + tree(rests) for ch, rests in sorted(firsts.items())]
-        return alts[0] if len(alts) == 1 else "(?:" + "|".join(alts) + ")"
-
-    return re.compile(tree(strings))
-
-
 class ScreenGroup:
     """Screens that always read the same texts, with one first test for all of them.
 
@@ -594,8 +573,7 @@ class ScreenGroup:
     full. Most texts hold none and fail every screen at once.
     """
 
-    __slots__ = ("_any_sub", "_bits", "_ignore_case", "_key_subs", "_key_words", "_ready", "_sub_bits",
-                 "_word_bits",
+    __slots__ = ("_bits", "_ignore_case", "_key_subs", "_key_words", "_ready", "_sub_bits", "_word_bits",
                  "screens")
 
     def __init__(self, screens: Iterable[Screen]) -> None:
@@ -604,7 +582,6 @@ class ScreenGroup:
         self._ignore_case = False
         self._key_words: frozenset[str] = frozenset()
         self._key_subs: tuple[str, ...] = ()
-        self._any_sub: re.Pattern[str] | None = None
         self._word_bits: dict[str, int] = {}
         self._sub_bits: dict[str, int] = {}
         self._bits: tuple[tuple[int, _Test], ...] = ()
@@ -629,7 +606,6 @@ class ScreenGroup:
         self._bits = tuple(bits)
         self._key_words = frozenset(self._word_bits)
         self._key_subs = tuple(self._sub_bits)
-        self._any_sub = any_of(self._key_subs)
         self._ignore_case = screens[0]._ignore_case
         self._ready = True
         return True
@@ -640,10 +616,7 @@ class ScreenGroup:
             return [s.may_match(text) for s in self.screens]
         screened, words = text.view(self._ignore_case)
         hits = self._key_words.intersection(words)
-        # One search tells whether any substring key is there (most texts hold none), not one ``in`` each.
-        any_sub = self._any_sub
-        found = any_sub is not None and any_sub.search(screened) is not None
-        subs = list(filter(screened.__contains__, self._key_subs)) if found else ()
+        subs = list(filter(screened.__contains__, self._key_subs))
         if not hits and not subs:
             return [False] * len(self._bits)
         keyed = 0  # the screens whose first test the text passes: the others fail
