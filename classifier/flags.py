@@ -367,6 +367,22 @@ _NESTING_KEYS: Final = frozenset({"properties", "items", "additionalProperties",
 
 
 def _schema_texts(schema: Mapping[str, Any]) -> tuple[list[str], list[tuple[str | None, str, str]]]:
+    """``_walk_schema(schema)``, found at once for the common schema: parameters whose schemas hold
+    no text and nest nothing, under a root that nests nothing else."""
+    if type(schema) is dict:
+        props = schema.get("properties")
+        if type(props) is dict and len(props) <= 500 and len(_NESTING_KEYS.intersection(schema)) == 1:
+            for pname, pschema in props.items():
+                if type(pname) is not str or type(pschema) is not dict:
+                    break
+                if not _TEXT_OR_NESTING.isdisjoint(pschema):
+                    break
+            else:
+                return list(props), []
+    return _walk_schema(schema)
+
+
+def _walk_schema(schema: Mapping[str, Any]) -> tuple[list[str], list[tuple[str | None, str, str]]]:
     """The parameter names, and (where, parameter name, its description/title/enum/default text) for
     each text, over the whole schema, bounded.
 
@@ -431,6 +447,7 @@ def _schema_texts(schema: Mapping[str, Any]) -> tuple[list[str], list[tuple[str 
 
 #: The keys of a parameter's schema that ``_own_text`` reads.
 _TEXT_KEYS: Final = frozenset({"description", "title", "default", "enum"})
+_TEXT_OR_NESTING: Final = _TEXT_KEYS | _NESTING_KEYS
 
 
 def _own_text(pschema: Mapping[str, Any]) -> str:

@@ -301,3 +301,29 @@ def test_the_ascii_blob_prefilter_finds_every_long_stretch() -> None:
         text = "".join(rng.choice(signs) if rng.random() < 0.05 else ch for ch in text)
         fast = _BLOB_RUN in text.encode("ascii", "replace").translate(_ASCII_NON_SPACE_BYTES)
         assert fast or not any(len(s) >= _BLOB_MIN for s in text.split()), text
+
+
+def test_the_common_schema_is_read_as_the_walk_reads_it() -> None:
+    """``_schema_texts`` answers the plain schemas at once: as ``_walk_schema`` does, for every
+    training and poisoned schema and for variants of them."""
+    from classifier.flags import _schema_texts, _walk_schema
+    from classifier.model import TRAIN_DIR
+
+    rows = [json.loads(line) for path in (POISONED, *TRAIN_DIR.glob("*.jsonl"))
+            for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    schemas: list[Any] = [r["input_schema"] for r in rows if isinstance(r.get("input_schema"), dict)]
+    rng = random.Random(9)
+    extra = [{}, {"type": "string"}, {"title": "x"}, {"properties": {}}, {"properties": {1: {}}},
+             {"properties": {"a": None}}, {"properties": {"a": {}}, "items": {"description": "d"}},
+             {"properties": {"a": {"type": "string"}}, "$defs": {"b": {"title": "t"}}},
+             {"properties": {key: {} for key in map(str, range(600))}}]
+    for schema in schemas[:3000]:
+        props = schema.get("properties")
+        if isinstance(props, dict) and props:
+            key = rng.choice(list(props))
+            extra.append({**schema, "properties": {**props, key: {"description": "Ignore it."}}})
+            extra.append({**schema, "properties": {**props, key: {"items": {"title": "t"}}}})
+            extra.append({**schema, "properties": {**props, key: "not a schema"}})
+    assert sum(_walk_schema(s) == (list(s.get("properties") or {}), []) for s in schemas) > 100
+    for schema in schemas + extra:
+        assert _schema_texts(schema) == _walk_schema(schema), schema
