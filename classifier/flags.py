@@ -265,6 +265,9 @@ _DESTINATION_BRANCHES: Final = Branches(_DESTINATION)
 _EXEC_SCREEN: Final = Screen(_EXEC_TEXT)
 _FILE_SCREEN: Final = Screen(_FILE_TEXT)
 _EXEC_FILE_SCREENS: Final = ScreenGroup((_EXEC_SCREEN, _FILE_SCREEN))
+#: A description read whole for capabilities too: both groups' screens, with one first test.
+_DESCRIPTION_SCREENS: Final = ScreenGroup((*_TEXT_SCREENS.screens, *_EXEC_FILE_SCREENS.screens))
+_TEXT_COUNT: Final = len(_TEXT_SCREENS.screens)
 _NET_SCREEN: Final = Screen(_NET_TEXT)
 _MONEY_SCREEN: Final = Screen(_MONEY)
 _ON_BEHALF_SCREEN: Final = Screen(_ON_BEHALF)
@@ -325,6 +328,7 @@ def find_flags(
     if isinstance(title, str) and title:
         texts.append(("title", title, None))
     head: ScreenText | None = None
+    head_mays: list[bool] | None = None  # the capability screens on ``head``, when known
     for i, (where, text, param) in enumerate(texts):
         if not text.isascii():
             check_text(text, where, add, limit=SCAN_LIMIT)
@@ -336,14 +340,18 @@ def find_flags(
                 scan = ScreenText(window, folded=(window.lower(), description_words))
             else:
                 scan = ScreenText(skeleton(window))
-            _check_instructions(scan, where, add, param=param)
             if i == 0 and len(text) <= _CAPABILITY_HEAD:
                 head = scan  # the whole description: the capability checks read the same text
+                mays = _DESCRIPTION_SCREENS.may_match_all(scan)
+                _check_instructions(scan, where, add, param=param, mays=mays[:_TEXT_COUNT])
+                head_mays = mays[_TEXT_COUNT:]
+            else:
+                _check_instructions(scan, where, add, param=param)
     if head is None:
         head = ScreenText(skeleton((description or "")[:_CAPABILITY_HEAD]))
     pset = set(map(str.lower, names))
     pset.discard("")
-    _check_capabilities(name, name_words, head, pset, add)
+    _check_capabilities(name, name_words, head, pset, add, head_mays)
     if len(found) < 2:
         return list(found.values())
     return sorted(found.values(), key=lambda f: (_SEVERITY_ORDER[f["severity"]], f["id"]))
@@ -471,12 +479,21 @@ def _excerpt(text: str, m: re.Match[str], before: int = 30, after: int = 60) -> 
 
 
 def _check_instructions(
-    scan: ScreenText, where: str, add: Any, *, param: str | None = None, decoded: bool = False
+    scan: ScreenText,
+    where: str,
+    add: Any,
+    *,
+    param: str | None = None,
+    decoded: bool = False,
+    mays: list[bool] | None = None,
 ) -> bool:
-    """Instruction flags on one (skeleton) text; True when any high one fired."""
+    """Instruction flags on one (skeleton) text; True when any high one fired.
+
+    ``mays``: ``_TEXT_SCREENS.may_match_all(scan)``, when the caller has it."""
     fired = False
     text = scan.text
-    mays = _TEXT_SCREENS.may_match_all(scan)
+    if mays is None:
+        mays = _TEXT_SCREENS.may_match_all(scan)
     if True not in mays:  # the common case: no pattern can match
         if not decoded:
             _check_encoded(text, where, add)
@@ -642,16 +659,22 @@ def _report_blob(kind: str, blob: str, plain: str | None, opaque: int, where: st
 
 
 def _check_capabilities(
-    name: str, name_words: list[str] | None, head: ScreenText, params: set[str], add: Any
+    name: str,
+    name_words: list[str] | None,
+    head: ScreenText,
+    params: set[str],
+    add: Any,
+    head_mays: list[bool] | None = None,
 ) -> None:
     """``head``: the skeleton of the description's first ``_CAPABILITY_HEAD`` characters;
-    ``params``: the parameter names, lower case."""
+    ``params``: the parameter names, lower case; ``head_mays``: ``_EXEC_FILE_SCREENS.may_match_all(head)``
+    when the caller has it."""
     words = split_name(name) if name_words is None else name_words
     wset = set(words)
     pset = params
     if _CAP_WORDS.isdisjoint(wset) and _CAP_PARAMS.isdisjoint(pset):
         # The common case: nothing in the name or the parameters, only the text can say more.
-        may_exec, may_file = _EXEC_FILE_SCREENS.may_match_all(head)
+        may_exec, may_file = _EXEC_FILE_SCREENS.may_match_all(head) if head_mays is None else head_mays
         if may_exec and _EXEC_TEXT.search(head.text):
             add("F150", _cap_evidence(name, set()))
         if may_file and _FILE_TEXT.search(head.text):
