@@ -835,8 +835,9 @@ def _merged(
                 found[i] = _search(patterns[i], text, starts[i], screened, end)
 
 
-#: Places where a start string begins that ``_search`` tries one by one before it searches on.
-_TRIES: Final = 6
+#: Places where a start string begins that ``_search`` tries one by one before it searches on (a
+#: bound for texts full of them; most texts hold far fewer).
+_TRIES: Final = 64
 
 
 def _search(
