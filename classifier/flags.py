@@ -265,6 +265,9 @@ _DESTINATION_BRANCHES: Final = Branches(_DESTINATION)
 _EXEC_SCREEN: Final = Screen(_EXEC_TEXT)
 _FILE_SCREEN: Final = Screen(_FILE_TEXT)
 _EXEC_FILE_SCREENS: Final = ScreenGroup((_EXEC_SCREEN, _FILE_SCREEN))
+#: A description read whole for capabilities too: both groups' screens, with one first test.
+_DESCRIPTION_SCREENS: Final = ScreenGroup((*_TEXT_SCREENS.screens, *_EXEC_FILE_SCREENS.screens))
+_TEXT_COUNT: Final = len(_TEXT_SCREENS.screens)
 _NET_SCREEN: Final = Screen(_NET_TEXT)
 _MONEY_SCREEN: Final = Screen(_MONEY)
 _ON_BEHALF_SCREEN: Final = Screen(_ON_BEHALF)
@@ -272,6 +275,10 @@ _ON_BEHALF_SCREEN: Final = Screen(_ON_BEHALF)
 _CAPABILITY_HEAD: Final = 4000
 #: Every base64 (40+) or hex (32+ digits, or 16+ ``\\xHH``) blob lies in a whitespace-free stretch this long.
 _BLOB_MIN: Final = 32
+#: Each ASCII byte that ``str.split`` splits on -> 0, any other -> 1: a whitespace-free stretch of
+#: ``_BLOB_MIN`` characters is then ``_BLOB_RUN``.
+_ASCII_NON_SPACE_BYTES: Final = bytes(0 if b < 128 and chr(b).isspace() else 1 for b in range(256))
+_BLOB_RUN: Final = b"\x01" * _BLOB_MIN
 
 
 # ---------------------------------------------------------------------------------------------
@@ -321,6 +328,7 @@ def find_flags(
     if isinstance(title, str) and title:
         texts.append(("title", title, None))
     head: ScreenText | None = None
+    head_mays: list[bool] | None = None  # the capability screens on ``head``, when known
     for i, (where, text, param) in enumerate(texts):
         if not text.isascii():
             check_text(text, where, add, limit=SCAN_LIMIT)
@@ -332,14 +340,18 @@ def find_flags(
                 scan = ScreenText(window, folded=(window.lower(), description_words))
             else:
                 scan = ScreenText(skeleton(window))
-            _check_instructions(scan, where, add, param=param)
             if i == 0 and len(text) <= _CAPABILITY_HEAD:
                 head = scan  # the whole description: the capability checks read the same text
+                mays = _DESCRIPTION_SCREENS.may_match_all(scan)
+                _check_instructions(scan, where, add, param=param, mays=mays[:_TEXT_COUNT])
+                head_mays = mays[_TEXT_COUNT:]
+            else:
+                _check_instructions(scan, where, add, param=param)
     if head is None:
         head = ScreenText(skeleton((description or "")[:_CAPABILITY_HEAD]))
     pset = set(map(str.lower, names))
     pset.discard("")
-    _check_capabilities(name, name_words, head, pset, add)
+    _check_capabilities(name, name_words, head, pset, add, head_mays)
     if len(found) < 2:
         return list(found.values())
     return sorted(found.values(), key=lambda f: (_SEVERITY_ORDER[f["severity"]], f["id"]))
@@ -353,7 +365,8 @@ def _windows(text: str) -> list[str]:
 
 
 def _is_mapping(value: object) -> bool:
-    return type(value) is dict or isinstance(value, Mapping)  # the exact test first: ABC checks are slow
+    # The exact tests first: an ABC check is slow (and None, a missing key, is common).
+    return type(value) is dict or (value is not None and isinstance(value, Mapping))
 
 
 #: Keys under which a schema node holds other nodes; a node with none of them is a leaf.
@@ -362,6 +375,22 @@ _NESTING_KEYS: Final = frozenset({"properties", "items", "additionalProperties",
 
 
 def _schema_texts(schema: Mapping[str, Any]) -> tuple[list[str], list[tuple[str | None, str, str]]]:
+    """``_walk_schema(schema)``, found at once for the common schema: parameters whose schemas hold
+    no text and nest nothing, under a root that nests nothing else."""
+    if type(schema) is dict:
+        props = schema.get("properties")
+        if type(props) is dict and len(props) <= 500 and len(_NESTING_KEYS.intersection(schema)) == 1:
+            for pname, pschema in props.items():
+                if type(pname) is not str or type(pschema) is not dict:
+                    break
+                if not _TEXT_OR_NESTING.isdisjoint(pschema):
+                    break
+            else:
+                return list(props), []
+    return _walk_schema(schema)
+
+
+def _walk_schema(schema: Mapping[str, Any]) -> tuple[list[str], list[tuple[str | None, str, str]]]:
     """The parameter names, and (where, parameter name, its description/title/enum/default text) for
     each text, over the whole schema, bounded.
 
@@ -426,6 +455,7 @@ def _schema_texts(schema: Mapping[str, Any]) -> tuple[list[str], list[tuple[str 
 
 #: The keys of a parameter's schema that ``_own_text`` reads.
 _TEXT_KEYS: Final = frozenset({"description", "title", "default", "enum"})
+_TEXT_OR_NESTING: Final = _TEXT_KEYS | _NESTING_KEYS
 
 
 def _own_text(pschema: Mapping[str, Any]) -> str:
@@ -449,12 +479,21 @@ def _excerpt(text: str, m: re.Match[str], before: int = 30, after: int = 60) -> 
 
 
 def _check_instructions(
-    scan: ScreenText, where: str, add: Any, *, param: str | None = None, decoded: bool = False
+    scan: ScreenText,
+    where: str,
+    add: Any,
+    *,
+    param: str | None = None,
+    decoded: bool = False,
+    mays: list[bool] | None = None,
 ) -> bool:
-    """Instruction flags on one (skeleton) text; True when any high one fired."""
+    """Instruction flags on one (skeleton) text; True when any high one fired.
+
+    ``mays``: ``_TEXT_SCREENS.may_match_all(scan)``, when the caller has it."""
     fired = False
     text = scan.text
-    mays = _TEXT_SCREENS.may_match_all(scan)
+    if mays is None:
+        mays = _TEXT_SCREENS.may_match_all(scan)
     if True not in mays:  # the common case: no pattern can match
         if not decoded:
             _check_encoded(text, where, add)
@@ -576,6 +615,9 @@ def _check_encoded(text: str, where: str, add: Any) -> None:
     # patterns find the same blobs, in the same order, in the long whitespace-free stretches alone.
     if len(text) < _BLOB_MIN:
         return
+    # Each non-ASCII character as "?", not a space: a stretch stays as long (or grows, at a space).
+    if _BLOB_RUN not in text.encode("ascii", "replace").translate(_ASCII_NON_SPACE_BYTES):
+        return  # the common case, found without splitting the text
     stretches = [s for s in text.split() if len(s) >= _BLOB_MIN]
     if not stretches:
         return
@@ -617,16 +659,22 @@ def _report_blob(kind: str, blob: str, plain: str | None, opaque: int, where: st
 
 
 def _check_capabilities(
-    name: str, name_words: list[str] | None, head: ScreenText, params: set[str], add: Any
+    name: str,
+    name_words: list[str] | None,
+    head: ScreenText,
+    params: set[str],
+    add: Any,
+    head_mays: list[bool] | None = None,
 ) -> None:
     """``head``: the skeleton of the description's first ``_CAPABILITY_HEAD`` characters;
-    ``params``: the parameter names, lower case."""
+    ``params``: the parameter names, lower case; ``head_mays``: ``_EXEC_FILE_SCREENS.may_match_all(head)``
+    when the caller has it."""
     words = split_name(name) if name_words is None else name_words
     wset = set(words)
     pset = params
     if _CAP_WORDS.isdisjoint(wset) and _CAP_PARAMS.isdisjoint(pset):
         # The common case: nothing in the name or the parameters, only the text can say more.
-        may_exec, may_file = _EXEC_FILE_SCREENS.may_match_all(head)
+        may_exec, may_file = _EXEC_FILE_SCREENS.may_match_all(head) if head_mays is None else head_mays
         if may_exec and _EXEC_TEXT.search(head.text):
             add("F150", _cap_evidence(name, set()))
         if may_file and _FILE_TEXT.search(head.text):

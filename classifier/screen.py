@@ -46,6 +46,25 @@ _COMMON: Final = frozenset(_COMMON_WORDS.split(" "))
 _SHORT_SUBSTRING: Final = 5
 
 
+#: Each ASCII byte that is no letter or digit -> space: the words of ASCII text are then what
+#: ``str.split`` finds (the same as ``_ALNUM.findall``, without a category lookup per character).
+_ASCII_ALNUM_BYTES: Final = bytes(b if b < 128 and chr(b).isalnum() else 32 for b in range(256))
+
+
+#: A letter or digit outside ASCII (the range first: most characters are ASCII, their test the cheap one).
+_NON_ASCII_ALNUM: Final = re.compile(r"[^\x00-\x7f\W]")
+
+
+def words_of(text: str) -> set[str]:
+    """The set of the alphanumeric runs of ``text`` (``_ALNUM``)."""
+    if text.isascii():
+        return set(text.encode("ascii").translate(_ASCII_ALNUM_BYTES).decode("ascii").split())
+    if _NON_ASCII_ALNUM.search(text) is None:
+        # Only non-ASCII signs and spaces (dashes, arrows, emoji): each ends a word as "?" does.
+        return set(text.encode("ascii", "replace").translate(_ASCII_ALNUM_BYTES).decode("ascii").split())
+    return set(_ALNUM.findall(text))
+
+
 def fold(text: str) -> str:
     """Lower case as ``re.IGNORECASE`` sees it, for screening case-insensitive patterns."""
     if text.isascii():
@@ -77,11 +96,11 @@ class ScreenText:
         """The text a screen reads and its words: as it is, or folded for a case-insensitive pattern."""
         if not ignore_case:
             if self.words is None:
-                self.words = set(_ALNUM.findall(self.text))
+                self.words = words_of(self.text)
             return self.text, self.words
         if self.folded_words is None:
             self.folded = fold(self.text)
-            self.folded_words = set(_ALNUM.findall(self.folded))
+            self.folded_words = words_of(self.folded)
         return self.folded, self.folded_words  # type: ignore[return-value]
 
 
@@ -117,10 +136,6 @@ def _or(parts: list[Cond]) -> Cond:
 # --- derivation from the parsed pattern ---------------------------------------------------------
 
 _NONE, _EDGE, _BOUNDARY = 0, 1, 2  # what is known of the character beside a piece
-
-
-def _is_word(ch: str) -> bool:
-    return ch.isalnum() or ch == "_"
 
 
 class _Deriver:
@@ -196,14 +211,49 @@ class _Deriver:
             out = {a + b for a in out for b in lang}
         return out
 
+    def prefixes(self, items: list[tuple[Any, Any]]) -> set[str] | None:
+        """Strings one of which begins every match of ``items`` (as ``condition`` reads the text:
+        folded when ignoring case), None when not known. Zero-width items are passed over."""
+        c = self.c
+        for k, (op, av) in enumerate(items):
+            if op in (c.AT, c.ASSERT, c.ASSERT_NOT):
+                continue
+            lang = self.finite(op, av)
+            if lang is not None:  # the longest run of finite items from here
+                for nop, nav in items[k + 1 :]:
+                    nxt = self.finite(nop, nav)
+                    if nxt is None or len(lang) * len(nxt) > _MAX_STRINGS:
+                        break
+                    lang = {a + b for a in lang for b in nxt}
+                return None if "" in lang else lang
+            if op is c.BRANCH:
+                out: set[str] = set()
+                for alt in av[1]:
+                    sub = self.prefixes(list(alt.data))
+                    if sub is None:
+                        return None
+                    out |= sub
+                return out
+            if op is c.SUBPATTERN and not (av[1] | av[2]) & (re.IGNORECASE | re.ASCII | re.LOCALE):
+                return self.prefixes(list(av[3].data))
+            if op in (c.MAX_REPEAT, c.MIN_REPEAT, c.POSSESSIVE_REPEAT):
+                first = self.prefixes(list(av[2].data))
+                if av[0] >= 1 or first is None:
+                    return first
+                rest = self.prefixes(items[k + 1 :])  # optional: a match begins with it or without it
+                return None if rest is None else first | rest
+            return None
+        return None
+
     def plain_non_word(self, ch: str) -> bool:
+        """Not a letter or digit: it ends a word of the text (``_`` does too, see ``_ALNUM``)."""
         # Ignoring case, a few non-ASCII non-word characters equal letters (U+0345 and iota).
-        return not _is_word(ch) and (ch.isascii() or not self.ignore_case)
+        return not ch.isalnum() and (ch.isascii() or not self.ignore_case)
 
     # What a neighbour says about the character next to a piece.
 
     def non_word(self, op: Any, av: Any) -> bool:
-        """True when ``op`` always matches at least one character, none a word character."""
+        """True when ``op`` always matches at least one character, none a letter or digit."""
         c = self.c
         if op is c.LITERAL:
             return self.plain_non_word(chr(av))
@@ -232,7 +282,28 @@ class _Deriver:
                 return _BOUNDARY
             edges = (c.AT_BEGINNING, c.AT_BEGINNING_STRING) if step < 0 else (c.AT_END, c.AT_END_STRING)
             return _EDGE if av in edges else _NONE
-        return _EDGE if self.non_word(op, av) else _NONE
+        if self.non_word(op, av):
+            return _EDGE
+        if op in (c.MAX_REPEAT, c.MIN_REPEAT, c.POSSESSIVE_REPEAT) and av[0] == 0 and self.ends_non_word(
+            list(av[2].data), step
+        ):
+            # Optional (``(?:the\s+)?``), and what it puts beside the piece is no letter or digit: the
+            # piece is closed on that side when it is also closed without it.
+            return self.side(items, j, step, outer)
+        return _NONE
+
+    def ends_non_word(self, items: list[tuple[Any, Any]], step: int) -> bool:
+        """True when ``items``, matching any characters at all, ends with one that is no letter or
+        digit: the last one for ``step`` -1 (they lie left of a piece), else the first."""
+        if not items:
+            return True
+        op, av = items[-1] if step < 0 else items[0]
+        if self.non_word(op, av):
+            return True
+        if op in (self.c.MAX_REPEAT, self.c.MIN_REPEAT, self.c.POSSESSIVE_REPEAT) and av[0] == 0:
+            rest = items[:-1] if step < 0 else items[1:]
+            return self.ends_non_word(list(av[2].data), step) and self.ends_non_word(rest, step)
+        return False
 
     # Conditions.
 
@@ -407,6 +478,21 @@ def _fewest_substrings(subs: Iterable[str]) -> tuple[str, ...]:
     """Substrings of which one must occur, without those that contain another (implied by it)."""
     unique = list(dict.fromkeys(subs))
     return tuple(s for s in unique if not any(o != s and o in s for o in unique))
+
+
+def starts(pattern: re.Pattern[str]) -> re.Pattern[str] | None:
+    """A pattern that finds, in the text a screen reads (``fold(text)`` when ``pattern`` ignores
+    case, of the same length), the strings one of which begins every match of ``pattern``; None
+    when they are not known. No match of ``pattern`` starts before the first of them, and none
+    at all where there is none."""
+    try:
+        deriver = _Deriver(pattern)
+        found = deriver.prefixes(list(deriver.tree.data))
+    except Exception:  # an unknown parser shape: no shortcut
+        return None
+    if not found:
+        return None
+    return re.compile("|".join(map(re.escape, sorted(found, key=lambda s: (-len(s), s)))))
 
 
 def derive(pattern: re.Pattern[str]) -> _Test | None:
@@ -650,11 +736,13 @@ class Branches:
     but a named group exists only in the match of the alternative that holds it.
     """
 
-    __slots__ = ("_branches", "_group", "_ready", "_uses", "pattern")
+    __slots__ = ("_branches", "_group", "_ignore_case", "_ready", "_starts", "_uses", "pattern")
 
     def __init__(self, pattern: re.Pattern[str]) -> None:
         self.pattern = pattern
+        self._ignore_case = bool(pattern.flags & re.IGNORECASE)
         self._branches: tuple[re.Pattern[str], ...] = ()
+        self._starts: tuple[re.Pattern[str] | None, ...] = ()
         self._group: ScreenGroup | None = None
         self._ready = False
         self._uses = 0
@@ -674,12 +762,17 @@ class Branches:
         if any(parser.parse(b.pattern, b.flags).getwidth()[0] < 1 for b in branches):
             branches = ()
         self._branches = branches
+        self._starts = tuple(map(starts, branches))
         self._group = ScreenGroup(Screen(b) for b in branches) if branches else None
         for screen in self._group.screens if self._group is not None else ():
             screen.prepare()
 
     def finditer(self, text: ScreenText) -> Iterator[re.Match[str]]:
-        """``self.pattern.finditer(text.text)``, up to the named groups (see the class)."""
+        """``self.pattern.finditer(text.text)``, up to the named groups (see the class).
+
+        An alternative whose first strings (``starts``) are not in the text is no candidate, and
+        one is searched from the first of them: no match starts before it.
+        """
         if not self._ready:
             self._uses += 1
             if self._uses < DERIVE_AFTER:
@@ -688,17 +781,46 @@ class Branches:
         group = self._group
         if group is None:
             return self.pattern.finditer(text.text)
-        candidates = [b for b, may in zip(self._branches, group.may_match_all(text), strict=True) if may]
+        screened: str | None = None
+        candidates: list[re.Pattern[str]] = []
+        starts: list[re.Pattern[str] | None] = []
+        froms: list[int] = []
+        for branch, start, may in zip(self._branches, self._starts, group.may_match_all(text), strict=True):
+            if not may:
+                continue
+            pos = 0
+            if start is not None:
+                if screened is None:
+                    screened = text.view(self._ignore_case)[0]
+                first = start.search(screened)
+                if first is None:
+                    continue
+                pos = first.start()
+            candidates.append(branch)
+            starts.append(start)
+            froms.append(pos)
         if len(candidates) == 1:
-            return candidates[0].finditer(text.text)
+            if starts[0] is None:
+                return candidates[0].finditer(text.text, froms[0])
+            return _each(candidates[0], text.text, starts[0], screened, froms[0])
         if len(candidates) == len(self._branches):
-            return self.pattern.finditer(text.text)
-        return _merged(candidates, text.text)
+            return self.pattern.finditer(text.text, min(froms))
+        return _merged(candidates, text.text, starts, screened, froms)
 
 
-def _merged(patterns: list[re.Pattern[str]], text: str) -> Iterator[re.Match[str]]:
-    """The matches of ``A|B|...`` from those of ``A``, ``B``, ...: none of them empty."""
-    found = [p.search(text) for p in patterns]
+def _merged(
+    patterns: list[re.Pattern[str]],
+    text: str,
+    starts: list[re.Pattern[str] | None],
+    screened: str | None,
+    froms: list[int],
+) -> Iterator[re.Match[str]]:
+    """The matches of ``A|B|...`` from those of ``A``, ``B``, ...: none of them empty.
+
+    ``starts``, ``screened``, ``froms``: as ``Branches.finditer`` found them (a start needs ``screened``).
+    """
+    found = [_search(p, text, start, screened, pos)
+             for p, start, pos in zip(patterns, starts, froms, strict=True)]
     while True:
         best: re.Match[str] | None = None
         for m in found:
@@ -710,4 +832,39 @@ def _merged(patterns: list[re.Pattern[str]], text: str) -> Iterator[re.Match[str
         end = best.end()
         for i, m in enumerate(found):
             if m is not None and m.start() < end:
-                found[i] = patterns[i].search(text, end)
+                found[i] = _search(patterns[i], text, starts[i], screened, end)
+
+
+#: Places where a start string begins that ``_search`` tries one by one before it searches on (a
+#: bound for texts full of them; most texts hold far fewer).
+_TRIES: Final = 64
+
+
+def _search(
+    pattern: re.Pattern[str], text: str, start: re.Pattern[str] | None, screened: str | None, pos: int
+) -> re.Match[str] | None:
+    """``pattern.search(text, pos)``, where every match of ``pattern`` begins with a string that
+    ``start`` finds in ``screened`` (``starts``): it is tried only where one does (the first few),
+    which in a long text skips most places."""
+    if start is None:
+        return pattern.search(text, pos)
+    assert screened is not None
+    for _ in range(_TRIES):
+        first = start.search(screened, pos)
+        if first is None:
+            return None
+        m = pattern.match(text, first.start())
+        if m is not None:
+            return m
+        pos = first.start() + 1
+    first = start.search(screened, pos)
+    return None if first is None else pattern.search(text, first.start())
+
+
+def _each(
+    pattern: re.Pattern[str], text: str, start: re.Pattern[str], screened: str | None, pos: int
+) -> Iterator[re.Match[str]]:
+    """``pattern.finditer(text, pos)`` through ``_search`` (``pattern`` matches no empty string)."""
+    while (m := _search(pattern, text, start, screened, pos)) is not None:
+        yield m
+        pos = m.end()

@@ -276,3 +276,54 @@ def test_enum_strings_after_other_values_are_read() -> None:
     assert evidence("q", "Quotes.", schema)["F103"].startswith("parameter 'mode': ")
     for late in ([*enum[:55], *("x",) * 40, enum[-1]], [*("x",) * 50, enum[-1]]):  # the 51st string or later
         assert "F103" not in ids("q", "Quotes.", {"properties": {"mode": {"enum": late}}})
+
+
+def test_the_ascii_blob_prefilter_finds_every_long_stretch() -> None:
+    """``_check_encoded`` skips an ASCII text without ``_BLOB_RUN`` in its byte map: exactly the texts
+    without a whitespace-free stretch of ``_BLOB_MIN`` characters."""
+    from classifier.flags import _ASCII_NON_SPACE_BYTES, _BLOB_MIN, _BLOB_RUN
+
+    rng = random.Random(5)
+    alphabet = [chr(i) for i in range(128)]
+    spaces = [" ", "\t", "\x1c", "\x0b", "\n"]
+    texts = []
+    for _ in range(5000):
+        p = rng.choice([0.0, 0.01, 0.03, 0.1, 0.5])  # how often a space
+        texts.append("".join(rng.choice(spaces) if rng.random() < p else rng.choice(alphabet)
+                             for _ in range(rng.randint(0, 80))))
+    assert 200 < sum(any(len(s) >= _BLOB_MIN for s in t.split()) for t in texts) < 4800
+    for text in texts:
+        fast = _BLOB_RUN in text.encode("ascii", "replace").translate(_ASCII_NON_SPACE_BYTES)
+        assert fast == any(len(s) >= _BLOB_MIN for s in text.split()), text
+    # Non-ASCII: never a stretch missed (a non-ASCII space may make one seem longer: then split decides).
+    signs = ["\u2014", "\u00a0", "\u2003", "\u00e9", "\U0001f600"]
+    for text in texts[:2000]:
+        text = "".join(rng.choice(signs) if rng.random() < 0.05 else ch for ch in text)
+        fast = _BLOB_RUN in text.encode("ascii", "replace").translate(_ASCII_NON_SPACE_BYTES)
+        assert fast or not any(len(s) >= _BLOB_MIN for s in text.split()), text
+
+
+def test_the_common_schema_is_read_as_the_walk_reads_it() -> None:
+    """``_schema_texts`` answers the plain schemas at once: as ``_walk_schema`` does, for every
+    training and poisoned schema and for variants of them."""
+    from classifier.flags import _schema_texts, _walk_schema
+    from classifier.model import TRAIN_DIR
+
+    rows = [json.loads(line) for path in (POISONED, *TRAIN_DIR.glob("*.jsonl"))
+            for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    schemas: list[Any] = [r["input_schema"] for r in rows if isinstance(r.get("input_schema"), dict)]
+    rng = random.Random(9)
+    extra = [{}, {"type": "string"}, {"title": "x"}, {"properties": {}}, {"properties": {1: {}}},
+             {"properties": {"a": None}}, {"properties": {"a": {}}, "items": {"description": "d"}},
+             {"properties": {"a": {"type": "string"}}, "$defs": {"b": {"title": "t"}}},
+             {"properties": {key: {} for key in map(str, range(600))}}]
+    for schema in schemas[:3000]:
+        props = schema.get("properties")
+        if isinstance(props, dict) and props:
+            key = rng.choice(list(props))
+            extra.append({**schema, "properties": {**props, key: {"description": "Ignore it."}}})
+            extra.append({**schema, "properties": {**props, key: {"items": {"title": "t"}}}})
+            extra.append({**schema, "properties": {**props, key: "not a schema"}})
+    assert sum(_walk_schema(s) == (list(s.get("properties") or {}), []) for s in schemas) > 100
+    for schema in schemas + extra:
+        assert _schema_texts(schema) == _walk_schema(schema), schema

@@ -11,10 +11,20 @@ from typing import Any
 
 import pytest
 
-from classifier import flags, rules
+from classifier import flags, rules, screen
 from classifier.confusables import skeleton
 from classifier.model import TRAIN_DIR as TRAIN
-from classifier.screen import Branches, Screen, ScreenGroup, ScreenText, derive, fold, split_branches
+from classifier.screen import (
+    Branches,
+    Screen,
+    ScreenGroup,
+    ScreenText,
+    derive,
+    fold,
+    split_branches,
+    starts,
+    words_of,
+)
 from tests.classifier.regex_samples import sample
 
 POISONED = Path(__file__).parent / "data" / "poisoned.jsonl"
@@ -125,10 +135,15 @@ def test_split_branches_keeps_order_and_distributes_a_lone_group() -> None:
     assert split_branches(r"\s(?:a|b)") == [r"\s(?:a|b)"]
 
 
+@pytest.mark.parametrize("tries", [6, 0, 1, 1000])
 @pytest.mark.parametrize("pattern", _BRANCHED, ids=lambda p: p.pattern[:40])
-def test_branches_find_the_matches_of_the_whole_pattern(pattern: re.Pattern[str]) -> None:
+def test_branches_find_the_matches_of_the_whole_pattern(
+    pattern: re.Pattern[str], tries: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """Random texts holding several matches (of different alternatives, overlapping), then every
-    poisoned and training text: the same matches, in the same order, as ``finditer``."""
+    poisoned and training text: the same matches, in the same order, as ``finditer``, however many
+    start strings ``_search`` tries one by one."""
+    monkeypatch.setattr(screen, "_TRIES", tries)
     branches = Branches(pattern)
     branches.prepare()
     assert branches._group is not None  # split, and never an empty match
@@ -152,3 +167,62 @@ def test_branches_find_the_matches_of_the_whole_pattern(pattern: re.Pattern[str]
         merged += 1 < candidates < len(branches._group.screens)
         assert _matches(branches.finditer(scan)) == _matches(pattern.finditer(text)), text
     assert merged > 100  # the merging of several alternatives' matches was tried
+
+
+def test_words_of_are_the_alphanumeric_runs() -> None:
+    rng = random.Random(3)
+    signs = ["\u2014", "\u2192", "\u00a0", "\u200b", "\U0001f600", "\u2003", "\u00bb"]
+    alphabet = [chr(i) for i in range(128)] + ["é", "ß", "İ", "\u00aa", "٣", *signs]
+    texts = ["", " ", "a_b", "x1-Y2", "tab\tand\x1cfs", "a\u2014b", "\u00e9\u2014"]
+    texts += ["".join(rng.choice(alphabet) for _ in range(rng.randint(0, 60))) for _ in range(3000)]
+    mixed = [*alphabet[:128], *signs]
+    texts += ["".join(rng.choice(mixed) for _ in range(rng.randint(0, 60))) for _ in range(3000)]
+    texts += ["".join(rng.choice(alphabet[:128]) for _ in range(rng.randint(0, 60))) for _ in range(3000)]
+    for text in texts:
+        assert words_of(text) == set(re.findall(r"[^\W_]+", text)), text
+
+
+def test_fold_keeps_every_character_in_its_place() -> None:
+    """``Branches`` reads positions in ``fold(text)`` as positions in ``text``."""
+    for cp in range(0x110000):
+        if not 0xD800 <= cp <= 0xDFFF:
+            assert len(fold(chr(cp))) == 1, hex(cp)
+    assert fold("ΣΑΣ İK") == "σας ik" and len(fold("ΣΑΣ")) == 3
+
+
+def test_fold_maps_what_ignorecase_equates_with_ascii_to_that_character() -> None:
+    """A character that ``re.IGNORECASE`` matches with an ASCII one folds to that one, lower case:
+    the first strings (``starts``) of a case-insensitive pattern are found in ``fold(text)``."""
+    def near_ascii(ch: str) -> bool:
+        return any(c.isascii() for form in (ch.lower(), ch.upper(), ch.casefold()) for c in form)
+
+    near = [chr(cp) for cp in range(0x110000) if not 0xD800 <= cp <= 0xDFFF and near_ascii(chr(cp))]
+    for ch in near:
+        for x in map(chr, range(128)):
+            if re.fullmatch(re.escape(x), ch, re.IGNORECASE):
+                assert fold(ch) == x.lower(), (hex(ord(ch)), x)
+
+
+@pytest.mark.parametrize("pattern", _patterns(), ids=lambda p: p.pattern[:40])
+def test_every_match_begins_with_one_of_the_starts(pattern: re.Pattern[str]) -> None:
+    """Random matches of each pattern (and of each of its alternatives): one of its first strings
+    begins at the match's start in the text a screen reads."""
+    rng = random.Random(pattern.pattern + "starts")
+    icase = bool(pattern.flags & re.IGNORECASE)
+    checked = 0
+    for source in [pattern.pattern, *split_branches(pattern.pattern)]:
+        sub = re.compile(source, pattern.flags)
+        start = starts(sub)
+        if start is None:
+            continue
+        tree = parser.parse(sub.pattern, sub.flags)
+        for _ in range(300):
+            text = _context(rng) + sample(tree.data, rng, icase) + _context(rng)
+            screened = fold(text) if icase else text
+            for m in sub.finditer(text):
+                checked += 1
+                assert start.match(screened, m.start()), (source, text, m)
+                first = start.search(screened)
+                assert first is not None and first.start() <= m.start()
+    assert checked > 0 or all(starts(re.compile(s, pattern.flags)) is None
+                              for s in [pattern.pattern, *split_branches(pattern.pattern)])
