@@ -24,7 +24,7 @@ import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache, reduce
-from itertools import chain, islice
+from itertools import chain, compress, islice
 from operator import or_
 from typing import Any, Final, NamedTuple, TypeGuard
 
@@ -227,6 +227,9 @@ class ToolView:
     #: Results of description searches that several rules share, by ``id`` of the pattern
     #: (hashing a compiled pattern hashes its whole program; see ``_search``).
     memo: dict[int, bool] = field(default_factory=dict)
+    #: The words of ``text`` that begin with a prefix of some description pattern (``_start_words``),
+    #: found on first need.
+    start_words: list[str] | None = None
 
 
 _PARAM_SPLIT = re.compile(r"[^a-z0-9]+")
@@ -262,10 +265,39 @@ def _search(v: ToolView, rx: re.Pattern[str]) -> bool:
     key = id(rx)
     found = v.memo.get(key)
     if found is None:
-        needs = _NEEDS_BY_ID.get(key)
-        text = v.text
-        possible = not needs or any(map(text.__contains__, needs))
-        found = v.memo[key] = possible and rx.search(text) is not None
+        found = v.memo[key] = _find(v, rx, _SHARED_STARTS[key]) is not None
+    return found
+
+
+def _find(v: ToolView, rx: re.Pattern[str], starts: tuple[str, ...]) -> re.Match[str] | None:
+    """``rx.search(v.text)``, for a pattern whose every match begins at a word boundary with one of
+    ``starts``: tried only where a word of the description that starts so begins, a few places
+    rather than every character. (ASCII text: its words are substrings; other text is searched.)"""
+    text = v.text
+    if not text.isascii():
+        return rx.search(text)
+    at: list[int] = []
+    for w in _start_words(v):
+        if w.startswith(starts):
+            i = text.find(w)
+            while i >= 0:
+                at.append(i)
+                i = text.find(w, i + 1)
+    if len(at) > 1:
+        at = sorted(set(at))
+    match = rx.match
+    for i in at:
+        if m := match(text, i):
+            return m
+    return None
+
+
+def _start_words(v: ToolView) -> list[str]:
+    """The distinct words of ``v.text`` that begin with a prefix of some description pattern."""
+    found = v.start_words
+    if found is None:
+        ws = v.text_words
+        found = v.start_words = list(dict.fromkeys(compress(ws, map(_START_MASKS.__getitem__, ws))))
     return found
 
 
@@ -530,33 +562,37 @@ def _no_words(v: ToolView) -> Values | None:
     return None if v.name_words else {}
 
 
-def _phrase_check(
+#: Every pattern that ``_find`` searches, with its ``starts`` (for the tests).
+_PHRASES: Final[list[tuple[re.Pattern[str], tuple[str, ...]]]] = []
+_OPENING_NOISE = " \t\n*#>-_`'\""
+
+
+def _phrase_rule(
+    rule_id: str,
     pattern: str,
     *,
-    start: bool = False,
+    starts: Iterable[str] = (),
     unless: re.Pattern[str] | None = None,
-    needs: tuple[str, ...] = (),
-) -> Check:
-    """A description phrase rule. ``needs``: literal substrings of which every match contains
-    one, checked first because a substring test is far cheaper than the regular expression."""
+) -> None:
+    """Register a description phrase rule. ``starts``: every match of ``pattern`` begins at a word
+    boundary with one of these (its alternatives' opening literals, all word characters); without
+    them, ``pattern`` is matched at the opening of the description. ``unless``: a pattern of
+    ``_SHARED_STARTS`` that, found too, keeps the rule from firing."""
     rx = re.compile(pattern)
+    opening = tuple(starts)
+    if opening:
+        _PHRASES.append((rx, opening))
 
     def check(v: ToolView) -> Values | None:
         text = v.text
-        if not text or (needs and not any(map(text.__contains__, needs))):
+        if not text:
             return None
-        m = rx.match(text.lstrip(" \t\n*#>-_`'\"")) if start else rx.search(text)
+        m = _find(v, rx, opening) if opening else rx.match(text.lstrip(_OPENING_NOISE))
         if m and not (unless and _search(v, unless)):
             return {"phrase": " ".join(m.group(0).split())}
         return None
 
-    return check
-
-
-def _phrase_rule(rule_id: str, check: Check, starts: Iterable[str] = ()) -> None:
-    """Register a phrase check. ``starts``: every match of its pattern begins at a word boundary
-    with one of these (its alternatives' opening literals); without them, any description."""
-    _check(rule_id, text_starts=starts, text=not starts)(check)
+    _check(rule_id, text_starts=opening, text=not opening)(check)
 
 
 _READ_ONLY = re.compile(
@@ -569,58 +605,64 @@ _NEGATED = re.compile(r"\b(?:not|never|without|no)\s+(?:\w+\s+)?(?:delet|remov|d
 _OPERATION_REMOVAL = re.compile(
     r"\b(?:delet|remov|cancel|destroy|drop|purg|overwrit|replac|revok|clear|reset)\w*"
 )
-# Literal substrings of which every match of the pattern contains one (a cheap first test).
-_NEEDS: Final[dict[re.Pattern[str], tuple[str, ...]]] = {
-    _READ_ONLY: ("read", "does", "without", "side", "destructive", "safe to", "only"),
-    _NEGATED: ("no", "never", "without"),
+_READ_ONLY_STARTS: Final = ("read", "does", "without", "no", "safe", "only")
+#: The description patterns that several rules search (``_search``), each with the prefixes its
+#: matches begin with at a word boundary (as ``starts`` of ``_phrase_rule``), by ``id``.
+_SHARED_STARTS: Final = {
+    id(_READ_ONLY): _READ_ONLY_STARTS,
+    id(_NEGATED): ("no", "never", "without"),
+    id(_OPERATION_REMOVAL): ("delet", "remov", "cancel", "destroy", "drop", "purg", "overwrit", "replac",
+                             "revok", "clear", "reset"),
 }
-_NEEDS_BY_ID: Final = {id(rx): needs for rx, needs in _NEEDS.items()}
-_phrase_rule("R201", _phrase_check(
+_PHRASES += [(rx, _SHARED_STARTS[id(rx)]) for rx in (_READ_ONLY, _NEGATED, _OPERATION_REMOVAL)]
+_phrase_rule(
+    "R201",
     r"\bpermanent(?:ly)?\b[^.]{0,40}?\b(?:delet|remov|destroy|eras|purg)\w*|\bcannot be (?:undone|reversed|"
     r"recovered)|\bcan ?not be (?:undone|reversed|recovered)|\birreversibl\w*|\birrecoverabl\w*|"
     r"\bnot (?:be )?reversible\b|\bdestructive\b|\b(?:deletes?|destroys?|erases?|purges?|wipes?|"
     r"truncates?|overwrites?|terminates?|revokes?|uninstalls?)\b|\bdrops? (?:the |a )?(?:table|database|"
     r"collection|index|schema)\b|\bdata loss\b(?! prevention| protection)",
     unless=_NEGATED,
-    needs=("permanent", "not be", "irreversibl", "irrecoverabl", "reversible", "destructive", "delete",
-           "destroy", "erase", "purge", "wipe", "truncate", "overwrite", "terminate", "revoke", "uninstall",
-           "drop", "data loss"),
-), starts=("permanent", "can", "irreversibl", "irrecoverabl", "not", "destructive", "delete", "destroy",
-           "erase", "purge", "wipe", "truncate", "overwrite", "terminate", "revoke", "uninstall", "drop",
-           "data"))
-_phrase_rule("R202", _phrase_check(
+    starts=("permanent", "can", "irreversibl", "irrecoverabl", "not", "destructive", "delete", "destroy",
+            "erase", "purge", "wipe", "truncate", "overwrite", "terminate", "revoke", "uninstall", "drop",
+            "data"),
+)
+_phrase_rule(
+    "R202",
     r"\b(?:execut|run|eval)\w* (?:an? |the )?(?:arbitrary|any|raw|custom|given|provided)\b"
     r"(?:(?!read[- ]?only|select)[^.]){0,30}?"
     r"\b(?:code|commands?|scripts?|sql|python|javascript|js|shell|queries|query|statements?)\b|"
     r"\b(?:shell|terminal|bash|powershell) commands?\b|\bremote code execution\b|\brce\b|"
     r"\b(?:execut|run|eval)\w* (?:a |the )?(?:python|javascript|js|bash|shell) (?:code|script|snippet)s?\b|"
     r"\barbitrary (?:code|commands?|sql|javascript|python)\b",
-    needs=("execut", "run", "eval", "shell", "terminal", "bash", "powershell", "remote code", "rce",
-           "arbitrary"),
-), starts=("execut", "run", "eval", "shell", "terminal", "bash", "powershell", "remote", "rce", "arbitrary"))
-_phrase_rule("R203", _phrase_check(
+    starts=("execut", "run", "eval", "shell", "terminal", "bash", "powershell", "remote", "rce", "arbitrary"),
+)
+_phrase_rule(
+    "R203",
     r"\b(?:removes?|cancels?|replaces?|clears?|resets?|discards?|detaches?)\b|\bclean(?:s|ing)? up\b|"
     r"\bcleanup\b",
     unless=_NEGATED,
-    needs=("remove", "cancel", "replace", "clear", "reset", "discard", "detach", "clean"),
-), starts=("remove", "cancel", "replace", "clear", "reset", "discard", "detach", "clean"))
-_phrase_rule("R204", _phrase_check(
+    starts=("remove", "cancel", "replace", "clear", "reset", "discard", "detach", "clean"),
+)
+_phrase_rule(
+    "R204",
     r"\b(?:execut|run)\w* (?:an? |the )?(?:sql|cypher|database|db|graphql|kql|promql)?\s?(?:query|queries|"
     r"statements?|sql)\b",
     unless=_READ_ONLY,
-    needs=("execut", "run"),
-), starts=("execut", "run"))
-_phrase_rule("R211", _phrase_check(
+    starts=("execut", "run"),
+)
+_phrase_rule(
+    "R211",
     r"(?:creates?|adds?|updates?|sends?|posts?|publish(?:es)?|uploads?|sets?|modif(?:y|ies)|changes?|"
     r"starts?|schedules?|assigns?|invites?|submits?|triggers?|edits?|inserts?|appends?|enables?|disables?|"
     r"moves?|renames?|saves?|writes?|applies|apply|deploys?|installs?|approves?|merges?)\b",
-    start=True,
-))
-_phrase_rule("R212", _phrase_check(
+)
+_phrase_rule(
+    "R212",
     r"\bwrite operation\b|\bmodif(?:y|ies) (?:the|an?|existing)\b|\bmakes? changes\b|\bmutat\w+|"
     r"\bpersist(?:s|ed)?\b",
-    needs=("write operation", "modif", "make", "mutat", "persist"),
-), starts=("write", "modif", "make", "mutat", "persist"))
+    starts=("write", "modif", "make", "mutat", "persist"),
+)
 # A sentence or list item of the description (not its opening, which R211 reads) that says the
 # tool stores something: "... run. Creates tables and inserts test data", "- saves the report to".
 # Not "Updates are returned ..." (a noun), and not inside a sentence ("use X, which creates").
@@ -641,23 +683,21 @@ def _side_effect_statement(v: ToolView) -> Values | None:
     return None
 
 
-_R221 = _phrase_check(_READ_ONLY.pattern)
-
-
-@_check("R221", text_starts=("read", "does", "without", "no", "safe", "only"))
+@_check("R221", text_starts=_READ_ONLY_STARTS)
 def _read_only_phrase(v: ToolView) -> Values | None:
-    return _R221(v) if v.text and _search(v, _READ_ONLY) else None
+    m = _find(v, _READ_ONLY, _READ_ONLY_STARTS) if _search(v, _READ_ONLY) else None
+    return {"phrase": " ".join(m.group(0).split())} if m else None
 
 
-_phrase_rule("R222", _phrase_check(
+_phrase_rule(
+    "R222",
     r"(?:gets?|fetch(?:es)?|lists?|retrieves?|returns?|searche?s?|shows?|reads?|finds?|quer(?:y|ies)|"
     r"looks? up|describes?|checks?|validates?|counts?|inspects?|views?|displays?|provides?|"
     r"summari[sz]es?|analy[sz]es?|calculates?|computes?|compares?|explains?|verif(?:y|ies))\b",
-    start=True,
-))
-_phrase_rule("R223", _phrase_check(
-    r"\breturns? (?:a |the )?(?:list|details|information|summary|count)\b", needs=("return",)
-), starts=("return",))
+)
+_phrase_rule(
+    "R223", r"\breturns? (?:a |the )?(?:list|details|information|summary|count)\b", starts=("return",)
+)
 
 _FORCE = _w("force overwrite force_delete allow_overwrite replace_existing purge hard_delete")
 _CONFIRM = _w("confirm confirmation confirmed i_understand are_you_sure acknowledge_risk")
@@ -932,6 +972,42 @@ _BY_PARAM: Final = _masks("params")
 _BY_PARAM_WORD: Final = _masks("param_words")
 _BY_TEXT_START: Final = _with_shorter(_masks("text_starts"))
 _TEXT_STARTS: Final = _starts_pattern(_BY_TEXT_START)
+#: Bit past the rules': a word starts a pattern of ``_SHARED_STARTS`` (and may trigger no rule).
+_SHARED_BIT: Final = 1 << len(RULES)
+
+def _by_head(bits: dict[str, int]) -> dict[str, tuple[tuple[str, int], ...]]:
+    """Prefix -> mask, grouped by the prefix's first two letters (every prefix has two or more)."""
+    out: dict[str, list[tuple[str, int]]] = {}
+    for p, mask in bits.items():
+        assert len(p) >= 2, p
+        out.setdefault(p[:2], []).append((p, mask))
+    return {head: tuple(entries) for head, entries in out.items()}
+
+
+_START_BITS: Final = _by_head({
+    **{p: _SHARED_BIT for starts in _SHARED_STARTS.values() for p in starts},
+    **{p: mask | _SHARED_BIT for p, mask in _masks("text_starts").items()},
+})
+#: Most distinct description words ``_START_MASKS`` keeps (beyond, it starts afresh).
+_MAX_START_WORDS: Final = 1 << 16
+
+
+class _WordMasks(dict[str, int]):
+    """Description word -> the rules it triggers (``text_starts``) or ``_SHARED_BIT`` if it begins
+    with a prefix of some description pattern, else 0; each word worked out on first sight."""
+
+    def __missing__(self, word: str) -> int:
+        if len(self) >= _MAX_START_WORDS:
+            self.clear()
+        mask = 0
+        for p, m in _START_BITS.get(word[:2], ()):
+            if word.startswith(p):
+                mask |= m
+        self[word] = mask
+        return mask
+
+
+_START_MASKS: Final = _WordMasks()
 _TEXT_MASK: Final = _kind_mask("text")
 _ANNOTATIONS_MASK: Final = _kind_mask("annotations")
 _ALWAYS_MASK: Final = _kind_mask("always")
@@ -949,10 +1025,15 @@ def _candidates(v: ToolView) -> int:
     get = _BY_PARAM_WORD.get
     for w in v.param_words:
         mask |= get(w, 0)
-    if v.text:
+    text = v.text
+    if text:
         mask |= _TEXT_MASK
-        for found in _TEXT_STARTS.findall(" " + v.text):
-            mask |= _BY_TEXT_START[found]
+        if text.isascii():  # each word that starts a match starts with its prefix (see ``_find``)
+            for w in _start_words(v):
+                mask |= _START_MASKS[w]
+        else:
+            for found in _TEXT_STARTS.findall(" " + text):
+                mask |= _BY_TEXT_START[found]
     if v.annotations:
         mask |= _ANNOTATIONS_MASK
     return mask

@@ -140,3 +140,24 @@ def test_description_triggers_hide_no_hit_on_random_phrase_matches() -> None:
             text = "".join(rng.choice(context) + p + rng.choice(context) for p in phrases)
             for name in ("x", "run_query", "manage_items"):
                 _same_as_ungated(name, text, schema, None)
+
+
+def test_find_is_search_where_the_words_start() -> None:
+    """``_find`` tries a pattern only where a word with one of its ``starts`` begins: the same match
+    as ``search`` on every row and on random matches of every such pattern, amid other words."""
+    rng = random.Random(13)
+    texts = [r.get("description") or "" for r in ROWS]
+    context = ["", " ", "x", "_", "-", ". ", "\n- ", "1) ", "a1", "the", "not ", "a file", "use it", "é"]
+    for rx, starts in rules._PHRASES:
+        tree = parser.parse(rx.pattern, rx.flags)
+        # Its starts alone too: where the pattern does not match, before and after where it does.
+        words = context + [f"{w} " for w in starts] + [f"{w}s " for w in starts]
+        for _ in range(400):
+            parts = [sample(tree.data, rng) for _ in range(rng.randint(1, 3))]
+            texts.append("".join(rng.choice(words) + p + rng.choice(words) for p in parts))
+    for text in texts:
+        v = view("x", text)
+        for rx, starts in rules._PHRASES:
+            expected = rx.search(v.text)
+            found = rules._find(v, rx, starts)
+            assert (found and found.span()) == (expected and expected.span()), (rx.pattern, text)
