@@ -236,13 +236,18 @@ _PARAM_SPLIT = re.compile(r"[^a-z0-9]+")
 
 
 @lru_cache(maxsize=16384)
-def _param_name(key: str) -> str:
-    return "_".join(split_name(key)) or key.lower()
+def _param_words(pname: str) -> tuple[str, ...]:
+    return tuple(w for w in _PARAM_SPLIT.split(pname) if w)
+
+
+_NO_WORDS: Final[frozenset[str]] = frozenset()
 
 
 @lru_cache(maxsize=16384)
-def _param_words(pname: str) -> tuple[str, ...]:
-    return tuple(w for w in _PARAM_SPLIT.split(pname) if w)
+def _param(key: str) -> tuple[str, frozenset[str]]:
+    """A parameter's key -> its normalised name (``ToolView.params``) and that name's words."""
+    pname = "_".join(split_name(key)) or key.lower()
+    return pname, frozenset(_param_words(pname))
 
 
 def param_words(pname: str) -> tuple[str, ...]:
@@ -307,28 +312,33 @@ def view(
     input_schema: Mapping[str, Any] | None = None,
     annotations: Mapping[str, Any] | None = None,
 ) -> ToolView:
-    text = clean(description[:MAX_TEXT]).lower() if description else ""
+    if not description:
+        text, text_words = "", []
+    else:
+        text = description[:MAX_TEXT]
+        text = (text if text.isascii() else clean(text)).lower()
+        text_words = words(text)
     params: dict[str, str] = {}
+    word_sets: list[frozenset[str]] = []
     props = input_schema.get("properties") if _is_mapping(input_schema) else None
     if _is_mapping(props):
         for key, spec in props.items() if len(props) <= 200 else islice(props.items(), 200):
             # The exact type tests first: most keys are str, most specs dicts, most have no description.
             desc = spec.get("description") if type(spec) is dict or isinstance(spec, Mapping) else None
-            params[_param_name(key if type(key) is str else str(key))] = (
-                "" if desc is None else desc[:500].lower() if isinstance(desc, str) else ""
-            )
-    param_words = frozenset(chain.from_iterable(map(_param_words, params)))
+            pname, pwords = _param(key if type(key) is str else str(key))
+            params[pname] = "" if desc is None else desc[:500].lower() if isinstance(desc, str) else ""
+            word_sets.append(pwords)
     all_words, ws = name_words(name)
     return ToolView(
-        name=name,
-        name_words=all_words,
-        words=ws,
-        lead=_lead(ws),
-        text=text,
-        text_words=words(text),
-        params=params,
-        param_words=param_words,
-        annotations=annotations if _is_mapping(annotations) else {},
+        name,
+        all_words,
+        ws,
+        text,
+        text_words,
+        params,
+        _NO_WORDS.union(*word_sets) if word_sets else _NO_WORDS,
+        annotations if _is_mapping(annotations) else {},
+        _lead(ws),
     )
 
 

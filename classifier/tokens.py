@@ -32,6 +32,8 @@ _TEXT_WORD = re.compile(r"[^\W_]+")
 _ASCII_WORD_BYTES = bytes(ord(chr(i).lower()) if chr(i).isalnum() else 32 for i in range(128)) + bytes(128)
 #: A name of lower-case words and numbers joined by ``_`` (most names): each part is one word.
 _PLAIN_NAME = re.compile(r"_*(?:(?:[a-z]+|[0-9]+)(?:_+|\Z))*")
+#: The commonest plain name: single ``_`` between its parts, none at its ends (a quicker test).
+_SNAKE_NAME = re.compile(r"(?:[a-z]+|[0-9]+)(?:_(?:[a-z]+|[0-9]+))*")
 
 
 _NON_ASCII = re.compile(r"[^\x00-\x7f]")
@@ -91,6 +93,9 @@ def name_words(name: str) -> tuple[list[str], list[str]]:
     words of the whole name are the words of its segments, one after the other. In a plain name
     (``_PLAIN_NAME``) the words are the parts between underscores and the only separator is ``__``.
     """
+    if _SNAKE_NAME.fullmatch(name):
+        ws = name.split("_")
+        return ws, ws.copy()
     if _PLAIN_NAME.fullmatch(name):
         if "__" not in name:
             ws = [w for w in name.split("_") if w]
