@@ -24,7 +24,7 @@ import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache, reduce
-from itertools import chain, compress, islice
+from itertools import compress, islice
 from operator import or_
 from typing import Any, Final, NamedTuple, TypeGuard
 
