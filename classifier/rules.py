@@ -363,7 +363,10 @@ class _Triggers(NamedTuple):
     params: frozenset[str]  # one of these among its parameter names (``params``)
     param_words: frozenset[str]  # one of these among its ``param_words``
     text_starts: frozenset[str]  # a description word starting with one of these (``\b`` + it)
-    kinds: frozenset[str]  # "text": any description; "annotations": any; "always"
+    opening: frozenset[str]  # the description's first word starts with one of these
+    #: "annotations": any; "nameless": the name has no words; "verbless": no word of the name is
+    #: a verb of the lexicon (``_ALL_FORMS``)
+    kinds: frozenset[str]
 
 
 _TRIGGERS: dict[str, _Triggers] = {}
@@ -376,14 +379,13 @@ def _check(
     params: Iterable[str] = (),
     param_words: Iterable[str] = (),
     text_starts: Iterable[str] = (),
-    text: bool = False,
-    annotations: bool = False,
-    always: bool = False,
+    opening: Iterable[str] = (),
+    kinds: Iterable[str] = (),
 ) -> Callable[[Check], Check]:
     """Register the check of ``rule_id`` with its triggers (see ``_Triggers``)."""
-    kinds = frozenset(k for k, on in (("text", text), ("annotations", annotations), ("always", always)) if on)
     triggers = _Triggers(
-        frozenset(name), frozenset(params), frozenset(param_words), frozenset(text_starts), kinds
+        frozenset(name), frozenset(params), frozenset(param_words), frozenset(text_starts),
+        frozenset(opening), frozenset(kinds),
     )
 
     def register(fn: Check) -> Check:
@@ -562,12 +564,12 @@ def _read_verb_in_name(v: ToolView) -> Values | None:
     return {"verb": verb} if verb else None
 
 
-@_check("R141", always=True)
+@_check("R141", kinds=["verbless"])
 def _no_known_verb(v: ToolView) -> Values | None:
     return {} if v.words and _ALL_FORMS.keys().isdisjoint(v.name_words) else None
 
 
-@_check("R142", always=True)
+@_check("R142", kinds=["nameless"])
 def _no_words(v: ToolView) -> Values | None:
     return None if v.name_words else {}
 
@@ -582,14 +584,17 @@ def _phrase_rule(
     pattern: str,
     *,
     starts: Iterable[str] = (),
+    opening_stems: Iterable[str] = (),
     unless: re.Pattern[str] | None = None,
 ) -> None:
     """Register a description phrase rule. ``starts``: every match of ``pattern`` begins at a word
-    boundary with one of these (its alternatives' opening literals, all word characters); without
-    them, ``pattern`` is matched at the opening of the description. ``unless``: a pattern of
-    ``_SHARED_STARTS`` that, found too, keeps the rule from firing."""
+    boundary with one of these (its alternatives' opening literals, all word characters). Or
+    ``opening``: ``pattern`` is matched at the opening of the description (after list marks and
+    quotes), and every match begins with one of ``opening_stems``. ``unless``: a pattern of ``_SHARED_STARTS``
+    that, found too, keeps the rule from firing."""
     rx = re.compile(pattern)
     opening = tuple(starts)
+    first = tuple(opening_stems)
     if opening:
         _PHRASES.append((rx, opening))
 
@@ -602,7 +607,7 @@ def _phrase_rule(
             return {"phrase": " ".join(m.group(0).split())}
         return None
 
-    _check(rule_id, text_starts=opening, text=not opening)(check)
+    _check(rule_id, text_starts=opening, opening=first)(check)
 
 
 _READ_ONLY = re.compile(
@@ -666,6 +671,10 @@ _phrase_rule(
     r"(?:creates?|adds?|updates?|sends?|posts?|publish(?:es)?|uploads?|sets?|modif(?:y|ies)|changes?|"
     r"starts?|schedules?|assigns?|invites?|submits?|triggers?|edits?|inserts?|appends?|enables?|disables?|"
     r"moves?|renames?|saves?|writes?|applies|apply|deploys?|installs?|approves?|merges?)\b",
+    opening_stems=("create", "add", "update", "send", "post", "publish", "upload", "set", "modif", "change",
+                   "start", "schedule", "assign", "invite", "submit", "trigger", "edit", "insert", "append",
+                   "enable", "disable", "move", "rename", "save", "write", "appl", "deploy", "install",
+                   "approve", "merge"),
 )
 _phrase_rule(
     "R212",
@@ -704,6 +713,9 @@ _phrase_rule(
     r"(?:gets?|fetch(?:es)?|lists?|retrieves?|returns?|searche?s?|shows?|reads?|finds?|quer(?:y|ies)|"
     r"looks? up|describes?|checks?|validates?|counts?|inspects?|views?|displays?|provides?|"
     r"summari[sz]es?|analy[sz]es?|calculates?|computes?|compares?|explains?|verif(?:y|ies))\b",
+    opening_stems=("get", "fetch", "list", "retrieve", "return", "search", "show", "read", "find", "quer",
+                   "look", "describe", "check", "validate", "count", "inspect", "view", "display", "provide",
+                   "summari", "analy", "calculate", "compute", "compare", "explain", "verif"),
 )
 _phrase_rule(
     "R223", r"\breturns? (?:a |the )?(?:list|details|information|summary|count)\b", starts=("return",)
@@ -907,22 +919,22 @@ def _hint(v: ToolView, key: str) -> bool | None:
     return value if isinstance(value, bool) else None
 
 
-@_check("R401", annotations=True)
+@_check("R401", kinds=["annotations"])
 def _annotation_read_only(v: ToolView) -> Values | None:
     return {} if _hint(v, "readOnlyHint") is True else None
 
 
-@_check("R402", annotations=True)
+@_check("R402", kinds=["annotations"])
 def _annotation_destructive(v: ToolView) -> Values | None:
     return {} if _hint(v, "destructiveHint") is True and _hint(v, "readOnlyHint") is not True else None
 
 
-@_check("R403", annotations=True)
+@_check("R403", kinds=["annotations"])
 def _annotation_write(v: ToolView) -> Values | None:
     return {} if _hint(v, "readOnlyHint") is False and _hint(v, "destructiveHint") is False else None
 
 
-@_check("R404", annotations=True)
+@_check("R404", kinds=["annotations"])
 def _annotation_not_read_only(v: ToolView) -> Values | None:
     return {} if _hint(v, "readOnlyHint") is False and _hint(v, "destructiveHint") is None else None
 
@@ -977,13 +989,18 @@ def _with_shorter(masks: dict[str, int]) -> dict[str, int]:
     }
 
 
-_BY_NAME_WORD: Final = _masks("name")
+#: Bits past the rules': a word starts a pattern of ``_SHARED_STARTS`` (and may trigger no rule);
+#: a word of the name is a verb (``_ALL_FORMS``).
+_SHARED_BIT: Final = 1 << len(RULES)
+_VERB_BIT: Final = 1 << len(RULES) + 1
+_BY_NAME_WORD: Final = {form: _VERB_BIT for form in _ALL_FORMS}
+for _word, _mask in _masks("name").items():
+    _BY_NAME_WORD[_word] = _BY_NAME_WORD.get(_word, 0) | _mask
 _BY_PARAM: Final = _masks("params")
 _BY_PARAM_WORD: Final = _masks("param_words")
 _BY_TEXT_START: Final = _with_shorter(_masks("text_starts"))
 _TEXT_STARTS: Final = _starts_pattern(_BY_TEXT_START)
-#: Bit past the rules': a word starts a pattern of ``_SHARED_STARTS`` (and may trigger no rule).
-_SHARED_BIT: Final = 1 << len(RULES)
+
 
 def _by_head(bits: dict[str, int]) -> dict[str, tuple[tuple[str, int], ...]]:
     """Prefix -> mask, grouped by the prefix's first two letters (every prefix has two or more)."""
@@ -994,41 +1011,54 @@ def _by_head(bits: dict[str, int]) -> dict[str, tuple[tuple[str, int], ...]]:
     return {head: tuple(entries) for head, entries in out.items()}
 
 
-_START_BITS: Final = _by_head({
-    **{p: _SHARED_BIT for starts in _SHARED_STARTS.values() for p in starts},
-    **{p: mask | _SHARED_BIT for p, mask in _masks("text_starts").items()},
-})
-#: Most distinct description words ``_START_MASKS`` keeps (beyond, it starts afresh).
-_MAX_START_WORDS: Final = 1 << 16
+#: Most distinct words a ``_WordMasks`` keeps (beyond, it starts afresh).
+_MAX_WORDS: Final = 1 << 16
 
 
 class _WordMasks(dict[str, int]):
-    """Description word -> the rules it triggers (``text_starts``) or ``_SHARED_BIT`` if it begins
-    with a prefix of some description pattern, else 0; each word worked out on first sight."""
+    """Word -> OR of the masks of the prefixes it starts with, each word worked out on first sight."""
+
+    __slots__ = ("_by_head",)
+
+    def __init__(self, prefixes: dict[str, int]) -> None:
+        super().__init__()
+        self._by_head = _by_head(prefixes)
 
     def __missing__(self, word: str) -> int:
-        if len(self) >= _MAX_START_WORDS:
+        if len(self) >= _MAX_WORDS:
             self.clear()
         mask = 0
-        for p, m in _START_BITS.get(word[:2], ()):
+        for p, m in self._by_head.get(word[:2], ()):
             if word.startswith(p):
                 mask |= m
         self[word] = mask
         return mask
 
 
-_START_MASKS: Final = _WordMasks()
-_TEXT_MASK: Final = _kind_mask("text")
+#: Description word -> the rules it triggers (``text_starts``), with ``_SHARED_BIT`` if it begins
+#: with a prefix of some description pattern, else 0.
+_START_MASKS: Final = _WordMasks({
+    **{p: _SHARED_BIT for starts in _SHARED_STARTS.values() for p in starts},
+    **{p: mask | _SHARED_BIT for p, mask in _masks("text_starts").items()},
+})
+#: First word of a description -> the rules it triggers (``opening``).
+_OPENING_MASKS: Final = _WordMasks(_masks("opening"))
+_OPENING_MASK: Final = reduce(or_, _masks("opening").values())
 _ANNOTATIONS_MASK: Final = _kind_mask("annotations")
-_ALWAYS_MASK: Final = _kind_mask("always")
+_NAMELESS_MASK: Final = _kind_mask("nameless")
+_VERBLESS_MASK: Final = _kind_mask("verbless")
 
 
 def _candidates(v: ToolView) -> int:
     """Mask of the rules whose triggers ``v`` has: the only rules that can fire on it."""
-    mask = _ALWAYS_MASK
+    mask = 0
     get = _BY_NAME_WORD.get
     for w in v.name_words:
         mask |= get(w, 0)
+    if not v.name_words:
+        mask |= _NAMELESS_MASK
+    elif not mask & _VERB_BIT:
+        mask |= _VERBLESS_MASK
     get = _BY_PARAM.get
     for p in v.params:
         mask |= get(p, 0)
@@ -1037,11 +1067,13 @@ def _candidates(v: ToolView) -> int:
         mask |= get(w, 0)
     text = v.text
     if text:
-        mask |= _TEXT_MASK
         if text.isascii():  # each word that starts a match starts with its prefix (see ``_find``)
             for w in _start_words(v):
                 mask |= _START_MASKS[w]
+            if v.text_words:  # what ``lstrip`` leaves of the text starts with its first word
+                mask |= _OPENING_MASKS[v.text_words[0]]
         else:
+            mask |= _OPENING_MASK
             for found in _TEXT_STARTS.findall(" " + text):
                 mask |= _BY_TEXT_START[found]
     if v.annotations:

@@ -86,7 +86,7 @@ def test_triggers_hide_no_hit_on_the_training_and_fixture_rows() -> None:
 def _vocabulary() -> list[str]:
     found: set[str] = set()
     for t in rules._TRIGGERS.values():
-        found |= t.name | t.params | t.param_words | t.text_starts
+        found |= t.name | t.params | t.param_words | t.text_starts | t.opening
     for value in vars(rules).values():  # every lexicon, with its words' plurals
         if isinstance(value, frozenset) and all(isinstance(w, str) for w in value):
             found |= value | {w + "s" for w in value}
