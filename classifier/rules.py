@@ -24,7 +24,7 @@ import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache, reduce
-from itertools import compress, islice
+from itertools import islice
 from operator import or_
 from typing import Any, Final, NamedTuple, TypeGuard
 
@@ -229,7 +229,7 @@ class ToolView:
     memo: dict[int, bool] = field(default_factory=dict)
     #: The words of ``text`` that begin with a prefix of some description pattern (``_start_words``),
     #: found on first need.
-    start_words: list[str] | None = None
+    start_words: set[str] | None = None
 
 
 _PARAM_SPLIT = re.compile(r"[^a-z0-9]+")
@@ -297,12 +297,11 @@ def _find(v: ToolView, rx: re.Pattern[str], starts: tuple[str, ...]) -> re.Match
     return None
 
 
-def _start_words(v: ToolView) -> list[str]:
+def _start_words(v: ToolView) -> set[str]:
     """The distinct words of ``v.text`` that begin with a prefix of some description pattern."""
     found = v.start_words
     if found is None:
-        ws = v.text_words
-        found = v.start_words = list(dict.fromkeys(compress(ws, map(_START_MASKS.__getitem__, ws))))
+        found = v.start_words = _START_MASKS.marked(v.text_words)
     return found
 
 
@@ -1015,24 +1014,44 @@ def _by_head(bits: dict[str, int]) -> dict[str, tuple[tuple[str, int], ...]]:
 _MAX_WORDS: Final = 1 << 16
 
 
-class _WordMasks(dict[str, int]):
-    """Word -> OR of the masks of the prefixes it starts with, each word worked out on first sight."""
+class _WordMasks:
+    """Word -> OR of the masks of the prefixes it starts with (``mask``), each word worked out on
+    first sight; ``marked`` finds a text's words with a mask by two set operations."""
 
-    __slots__ = ("_by_head",)
+    __slots__ = ("_by_head", "_marked", "_masks", "_seen")
 
     def __init__(self, prefixes: dict[str, int]) -> None:
-        super().__init__()
         self._by_head = _by_head(prefixes)
+        self._seen: set[str] = set()
+        self._masks: dict[str, int] = {}  # the words seen whose mask is not 0
+        self._marked: set[str] = set()  # their keys, as a set
 
-    def __missing__(self, word: str) -> int:
-        if len(self) >= _MAX_WORDS:
-            self.clear()
-        mask = 0
-        for p, m in self._by_head.get(word[:2], ()):
-            if word.startswith(p):
-                mask |= m
-        self[word] = mask
-        return mask
+    def _learn(self, words: Iterable[str]) -> None:
+        if len(self._seen) >= _MAX_WORDS:
+            self._seen.clear()
+            self._masks.clear()
+            self._marked.clear()
+        for word in words:
+            if word not in self._seen:
+                self._seen.add(word)
+                mask = 0
+                for p, m in self._by_head.get(word[:2], ()):
+                    if word.startswith(p):
+                        mask |= m
+                if mask:
+                    self._masks[word] = mask
+                    self._marked.add(word)
+
+    def mask(self, word: str) -> int:
+        if word not in self._seen:
+            self._learn((word,))
+        return self._masks.get(word, 0)
+
+    def marked(self, words: list[str]) -> set[str]:
+        """The distinct ``words`` whose mask is not 0."""
+        if not self._seen.issuperset(words):
+            self._learn(words)
+        return self._marked.intersection(words)
 
 
 #: Description word -> the rules it triggers (``text_starts``), with ``_SHARED_BIT`` if it begins
@@ -1069,9 +1088,9 @@ def _candidates(v: ToolView) -> int:
     if text:
         if text.isascii():  # each word that starts a match starts with its prefix (see ``_find``)
             for w in _start_words(v):
-                mask |= _START_MASKS[w]
+                mask |= _START_MASKS.mask(w)
             if v.text_words:  # what ``lstrip`` leaves of the text starts with its first word
-                mask |= _OPENING_MASKS[v.text_words[0]]
+                mask |= _OPENING_MASKS.mask(v.text_words[0])
         else:
             mask |= _OPENING_MASK
             for found in _TEXT_STARTS.findall(" " + text):

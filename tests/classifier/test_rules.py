@@ -161,3 +161,18 @@ def test_find_is_search_where_the_words_start() -> None:
             expected = rx.search(v.text)
             found = rules._find(v, rx, starts)
             assert (found and found.span()) == (expected and expected.span()), (rx.pattern, text)
+
+
+def test_word_masks_are_the_prefixes_masks_and_start_afresh_when_full(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(rules, "_MAX_WORDS", 4)
+    prefixes = {"del": 1, "re": 2, "rem": 4}
+    masks = rules._WordMasks(prefixes)
+    words = ["delete", "remove", "read", "x", "de", "deleted", "reset", "z", "remove", "r", "delete"]
+
+    def expected(w: str) -> int:
+        return sum(m for p, m in prefixes.items() if w.startswith(p))
+
+    for i in range(len(words)):
+        chunk = words[i : i + 3]
+        assert masks.marked(chunk) == {w for w in chunk if expected(w)}
+        assert [masks.mask(w) for w in reversed(chunk)] == [expected(w) for w in reversed(chunk)]
