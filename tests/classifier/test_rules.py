@@ -163,7 +163,7 @@ def test_find_is_search_where_the_words_start() -> None:
             assert (found and found.span()) == (expected and expected.span()), (rx.pattern, text)
 
 
-def test_word_masks_are_the_prefixes_masks_and_start_afresh_when_full(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_word_masks_start_afresh_when_full(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(rules, "_MAX_WORDS", 4)
     prefixes = {"del": 1, "re": 2, "rem": 4}
     masks = rules._WordMasks(prefixes)
