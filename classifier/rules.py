@@ -23,12 +23,11 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from functools import lru_cache, reduce
+from functools import lru_cache
 from itertools import islice
-from operator import or_
 from typing import Any, Final, NamedTuple, TypeGuard
 
-from classifier.tokens import MAX_TEXT, clean, name_words, split_name, words
+from classifier.tokens import MAX_TEXT, ascii_words, clean, name_words, split_name, words
 
 __all__ = [
     "DESTRUCTIVE",
@@ -276,11 +275,9 @@ def _search(v: ToolView, rx: re.Pattern[str]) -> bool:
 
 def _find(v: ToolView, rx: re.Pattern[str], starts: tuple[str, ...]) -> re.Match[str] | None:
     """``rx.search(v.text)``, for a pattern whose every match begins at a word boundary with one of
-    ``starts``: tried only where a word of the description that starts so begins, a few places
-    rather than every character. (ASCII text: its words are substrings; other text is searched.)"""
+    ``starts``: tried only where a word of the description that starts so begins (``_start_words``),
+    a few places rather than every character."""
     text = v.text
-    if not text.isascii():
-        return rx.search(text)
     at: list[int] = []
     for w in _start_words(v):
         if w.startswith(starts):
@@ -298,11 +295,19 @@ def _find(v: ToolView, rx: re.Pattern[str], starts: tuple[str, ...]) -> re.Match
 
 
 def _start_words(v: ToolView) -> set[str]:
-    """The distinct words of ``v.text`` that begin with a prefix of some description pattern."""
+    """The distinct words of ``v.text`` that begin with a prefix of some description pattern.
+
+    Its ASCII words (``ascii_words``; ``text_words`` when it is ASCII), each a substring where it
+    begins. A match of a pattern starts at a word boundary with an ASCII prefix: with that a word
+    of these, even where ``text`` has other characters (a non-ASCII character never joins words)."""
     found = v.start_words
     if found is None:
-        found = v.start_words = _START_MASKS.marked(v.text_words)
+        found = v.start_words = _START_MASKS.marked(_ascii_words(v))
     return found
+
+
+def _ascii_words(v: ToolView) -> list[str]:
+    return v.text_words if v.text.isascii() else ascii_words(v.text)
 
 
 def view(
@@ -963,31 +968,6 @@ def _kind_mask(kind: str) -> int:
     return sum(1 << i for i, r in enumerate(RULES) if kind in _TRIGGERS[r.id].kinds)
 
 
-def _starts_pattern(prefixes: Iterable[str]) -> re.Pattern[str]:
-    r"""A non-word character and one of ``prefixes`` (each all word characters, captured), which
-    ``findall`` finds in ``" " + text`` wherever ``\b`` and the prefix would match in ``text``.
-
-    Alternatives are grouped by first letter so that few are tried at each place, the longest
-    first: where several prefixes start, ``findall`` gives the longest of them. Starting with a
-    character class (rather than ``\b``) lets ``re`` skip from one non-word character to the next.
-    """
-    by_first: dict[str, list[str]] = {}
-    for p in sorted(prefixes, key=len, reverse=True):
-        assert re.fullmatch(r"\w+", p), p  # a prefix never holds a word boundary
-        by_first.setdefault(p[0], []).append(re.escape(p[1:]))
-    groups = (f"{first}(?:{'|'.join(rests)})" for first, rests in sorted(by_first.items()))
-    return re.compile(r"\W(" + "|".join(groups) + ")")
-
-
-def _with_shorter(masks: dict[str, int]) -> dict[str, int]:
-    """Each prefix also triggers the rules of the prefixes it starts with (``findall`` gives "not"
-    where "no" starts too)."""
-    return {
-        found: reduce(or_, (mask for p, mask in masks.items() if found.startswith(p)))
-        for found in masks
-    }
-
-
 #: Bits past the rules': a word starts a pattern of ``_SHARED_STARTS`` (and may trigger no rule);
 #: a word of the name is a verb (``_ALL_FORMS``).
 _SHARED_BIT: Final = 1 << len(RULES)
@@ -997,8 +977,6 @@ for _word, _mask in _masks("name").items():
     _BY_NAME_WORD[_word] = _BY_NAME_WORD.get(_word, 0) | _mask
 _BY_PARAM: Final = _masks("params")
 _BY_PARAM_WORD: Final = _masks("param_words")
-_BY_TEXT_START: Final = _with_shorter(_masks("text_starts"))
-_TEXT_STARTS: Final = _starts_pattern(_BY_TEXT_START)
 
 
 def _by_head(bits: dict[str, int]) -> dict[str, tuple[tuple[str, int], ...]]:
@@ -1018,18 +996,18 @@ class _WordMasks:
     """Word -> OR of the masks of the prefixes it starts with (``mask``), each word worked out on
     first sight; ``marked`` finds a text's words with a mask by two set operations."""
 
-    __slots__ = ("_by_head", "_marked", "_masks", "_seen")
+    __slots__ = ("_by_head", "_marked", "_seen", "known")
 
     def __init__(self, prefixes: dict[str, int]) -> None:
         self._by_head = _by_head(prefixes)
         self._seen: set[str] = set()
-        self._masks: dict[str, int] = {}  # the words seen whose mask is not 0
+        self.known: dict[str, int] = {}  # the words seen whose mask is not 0, with it
         self._marked: set[str] = set()  # their keys, as a set
 
     def _learn(self, words: Iterable[str]) -> None:
         if len(self._seen) >= _MAX_WORDS:
             self._seen.clear()
-            self._masks.clear()
+            self.known.clear()
             self._marked.clear()
         for word in words:
             if word not in self._seen:
@@ -1039,16 +1017,16 @@ class _WordMasks:
                     if word.startswith(p):
                         mask |= m
                 if mask:
-                    self._masks[word] = mask
+                    self.known[word] = mask
                     self._marked.add(word)
 
     def mask(self, word: str) -> int:
         if word not in self._seen:
             self._learn((word,))
-        return self._masks.get(word, 0)
+        return self.known.get(word, 0)
 
     def marked(self, words: list[str]) -> set[str]:
-        """The distinct ``words`` whose mask is not 0."""
+        """The distinct ``words`` whose mask is not 0 (each then in ``known``)."""
         if not self._seen.issuperset(words):
             self._learn(words)
         return self._marked.intersection(words)
@@ -1062,7 +1040,6 @@ _START_MASKS: Final = _WordMasks({
 })
 #: First word of a description -> the rules it triggers (``opening``).
 _OPENING_MASKS: Final = _WordMasks(_masks("opening"))
-_OPENING_MASK: Final = reduce(or_, _masks("opening").values())
 _ANNOTATIONS_MASK: Final = _kind_mask("annotations")
 _NAMELESS_MASK: Final = _kind_mask("nameless")
 _VERBLESS_MASK: Final = _kind_mask("verbless")
@@ -1086,15 +1063,13 @@ def _candidates(v: ToolView) -> int:
         mask |= get(w, 0)
     text = v.text
     if text:
-        if text.isascii():  # each word that starts a match starts with its prefix (see ``_find``)
-            for w in _start_words(v):
-                mask |= _START_MASKS.mask(w)
-            if v.text_words:  # what ``lstrip`` leaves of the text starts with its first word
-                mask |= _OPENING_MASKS.mask(v.text_words[0])
-        else:
-            mask |= _OPENING_MASK
-            for found in _TEXT_STARTS.findall(" " + text):
-                mask |= _BY_TEXT_START[found]
+        ws = _ascii_words(v)
+        # Each word that starts a match starts with its prefix (see ``_start_words``).
+        v.start_words = found = _START_MASKS.marked(ws)
+        for w in found:
+            mask |= _START_MASKS.known[w]
+        if ws:  # what ``lstrip`` leaves of the text starts with its first word
+            mask |= _OPENING_MASKS.mask(ws[0])
     if v.annotations:
         mask |= _ANNOTATIONS_MASK
     return mask

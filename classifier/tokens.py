@@ -13,7 +13,9 @@ import re
 import unicodedata
 from functools import lru_cache
 
-__all__ = ["MAX_TEXT", "clean", "name_segments", "name_words", "split_name", "tool_words", "words"]
+__all__ = [
+    "MAX_TEXT", "ascii_words", "clean", "name_segments", "name_words", "split_name", "tool_words", "words",
+]
 
 #: Longest description prefix used for features; a 10 MB description costs no more than this.
 MAX_TEXT = 4000
@@ -116,3 +118,10 @@ def words(text: str | None, limit: int = MAX_TEXT) -> list[str]:
     if text.isascii():
         return text.encode("ascii").translate(_ASCII_WORD_BYTES).decode("ascii").split()
     return _TEXT_WORD.findall(clean(text).lower())
+
+
+def ascii_words(text: str) -> list[str]:
+    """The runs of ASCII letters and digits of ``text``, lower case, any other character a separator:
+    ``words(text)`` if ``text`` is ASCII. Each non-ASCII character counts as one separator, so in
+    lower-case text each word found is the substring of ``text`` where it begins."""
+    return text.encode("ascii", "replace").translate(_ASCII_WORD_BYTES).decode("ascii").split()

@@ -147,7 +147,8 @@ def test_find_is_search_where_the_words_start() -> None:
     as ``search`` on every row and on random matches of every such pattern, amid other words."""
     rng = random.Random(13)
     texts = [r.get("description") or "" for r in ROWS]
-    context = ["", " ", "x", "_", "-", ". ", "\n- ", "1) ", "a1", "the", "not ", "a file", "use it", "é"]
+    context = ["", " ", "x", "_", "-", ". ", "\n- ", "1) ", "a1", "the", "not ", "a file", "use it",
+               "é", "—", "中文", "İ", "ß ", "\u0307"]
     for rx, starts in rules._PHRASES:
         tree = parser.parse(rx.pattern, rx.flags)
         # Its starts alone too: where the pattern does not match, before and after where it does.
