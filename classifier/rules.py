@@ -285,8 +285,7 @@ def _find(v: ToolView, rx: re.Pattern[str], starts: tuple[str, ...]) -> re.Match
             while i >= 0:
                 at.append(i)
                 i = text.find(w, i + 1)
-    if len(at) > 1:
-        at = sorted(set(at))
+    at.sort()  # a place twice (one word inside another) is only tried twice
     match = rx.match
     for i in at:
         if m := match(text, i):
@@ -708,7 +707,10 @@ def _side_effect_statement(v: ToolView) -> Values | None:
 
 @_check("R221", text_starts=_READ_ONLY_STARTS)
 def _read_only_phrase(v: ToolView) -> Values | None:
-    m = _find(v, _READ_ONLY, _READ_ONLY_STARTS) if _search(v, _READ_ONLY) else None
+    if v.memo.get(id(_READ_ONLY)) is False:
+        return None
+    m = _find(v, _READ_ONLY, _READ_ONLY_STARTS)
+    v.memo[id(_READ_ONLY)] = m is not None  # what ``_search`` would find
     return {"phrase": " ".join(m.group(0).split())} if m else None
 
 
