@@ -920,29 +920,33 @@ def _sql_parameter(v: ToolView) -> Values | None:
     return next(({"param": p} for p in v.params if p in _SQL_PARAMS), None)
 
 
-def _hint(v: ToolView, key: str) -> bool | None:
-    value = v.annotations.get(key)
-    return value if isinstance(value, bool) else None
+# A hint counts only as a JSON boolean: ``is True`` / ``is False`` (never ``==``: 1 == True).
 
 
 @_check("R401", kinds=["annotations"])
 def _annotation_read_only(v: ToolView) -> Values | None:
-    return {} if _hint(v, "readOnlyHint") is True else None
+    return {} if v.annotations.get("readOnlyHint") is True else None
 
 
 @_check("R402", kinds=["annotations"])
 def _annotation_destructive(v: ToolView) -> Values | None:
-    return {} if _hint(v, "destructiveHint") is True and _hint(v, "readOnlyHint") is not True else None
+    a = v.annotations
+    return {} if a.get("destructiveHint") is True and a.get("readOnlyHint") is not True else None
 
 
 @_check("R403", kinds=["annotations"])
 def _annotation_write(v: ToolView) -> Values | None:
-    return {} if _hint(v, "readOnlyHint") is False and _hint(v, "destructiveHint") is False else None
+    a = v.annotations
+    return {} if a.get("readOnlyHint") is False and a.get("destructiveHint") is False else None
 
 
 @_check("R404", kinds=["annotations"])
 def _annotation_not_read_only(v: ToolView) -> Values | None:
-    return {} if _hint(v, "readOnlyHint") is False and _hint(v, "destructiveHint") is None else None
+    a = v.annotations
+    if a.get("readOnlyHint") is not False:
+        return None
+    destructive = a.get("destructiveHint")
+    return {} if destructive is not True and destructive is not False else None
 
 
 ANNOTATION_RULES: Final = frozenset(r.id for r in RULES if r.id.startswith("R4"))
@@ -1082,7 +1086,8 @@ def _candidates(v: ToolView) -> int:
 #: costs several operations on a number of more than 30 bits.
 _BYTE_CHECKS: Final = tuple(
     tuple(
-        tuple(_ALL_CHECKS[base + j] for j in range(8) if value >> j & 1 and base + j < len(RULES))
+        tuple((RULES[i].id, _CHECKS[RULES[i].id]) for i in range(base, min(base + 8, len(RULES)))
+              if value >> i - base & 1)
         for value in range(256)
     )
     for base in range(0, len(RULES), 8)
@@ -1094,10 +1099,10 @@ def evaluate(v: ToolView, *, annotations: bool = True) -> list[Hit]:
     todo = _candidates(v) & (_ALL_MASK if annotations else _DEFINITION_MASK)
     hits = []
     for checks, value in zip(_BYTE_CHECKS, todo.to_bytes(len(_BYTE_CHECKS), "little"), strict=True):
-        for rule, check in checks[value]:
+        for rule_id, check in checks[value]:
             values = check(v)
             if values is not None:
-                hits.append(_hit(rule.id, tuple(values.items())))
+                hits.append(_hit(rule_id, tuple(values.items()) if values else ()))
     return hits
 
 
