@@ -319,8 +319,12 @@ def view(
         text, text_words = "", []
     else:
         text = description[:MAX_TEXT]
-        text = (text if text.isascii() else clean(text)).lower()
-        text_words = words(text)
+        if text.isascii():
+            text = text.lower()
+            text_words = ascii_words(text)  # = words(text), without its tests
+        else:
+            text = clean(text).lower()
+            text_words = words(text)
     params: dict[str, str] = {}
     word_sets: list[frozenset[str]] = []
     props = input_schema.get("properties") if _is_mapping(input_schema) else None
