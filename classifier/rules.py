@@ -23,12 +23,11 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from functools import lru_cache, reduce
-from itertools import chain, islice
-from operator import or_
+from functools import lru_cache
+from itertools import islice
 from typing import Any, Final, NamedTuple, TypeGuard
 
-from classifier.tokens import MAX_TEXT, clean, name_words, split_name, words
+from classifier.tokens import MAX_TEXT, ascii_words, clean, name_words, split_name, words
 
 __all__ = [
     "DESTRUCTIVE",
@@ -227,19 +226,27 @@ class ToolView:
     #: Results of description searches that several rules share, by ``id`` of the pattern
     #: (hashing a compiled pattern hashes its whole program; see ``_search``).
     memo: dict[int, bool] = field(default_factory=dict)
+    #: The words of ``text`` that begin with a prefix of some description pattern (``_start_words``),
+    #: found on first need.
+    start_words: set[str] | None = None
 
 
 _PARAM_SPLIT = re.compile(r"[^a-z0-9]+")
 
 
 @lru_cache(maxsize=16384)
-def _param_name(key: str) -> str:
-    return "_".join(split_name(key)) or key.lower()
+def _param_words(pname: str) -> tuple[str, ...]:
+    return tuple(w for w in _PARAM_SPLIT.split(pname) if w)
+
+
+_NO_WORDS: Final[frozenset[str]] = frozenset()
 
 
 @lru_cache(maxsize=16384)
-def _param_words(pname: str) -> tuple[str, ...]:
-    return tuple(w for w in _PARAM_SPLIT.split(pname) if w)
+def _param(key: str) -> tuple[str, frozenset[str]]:
+    """A parameter's key -> its normalised name (``ToolView.params``) and that name's words."""
+    pname = "_".join(split_name(key)) or key.lower()
+    return pname, frozenset(_param_words(pname))
 
 
 def param_words(pname: str) -> tuple[str, ...]:
@@ -262,11 +269,44 @@ def _search(v: ToolView, rx: re.Pattern[str]) -> bool:
     key = id(rx)
     found = v.memo.get(key)
     if found is None:
-        needs = _NEEDS_BY_ID.get(key)
-        text = v.text
-        possible = not needs or any(map(text.__contains__, needs))
-        found = v.memo[key] = possible and rx.search(text) is not None
+        found = v.memo[key] = _find(v, rx, _SHARED_STARTS[key]) is not None
     return found
+
+
+def _find(v: ToolView, rx: re.Pattern[str], starts: tuple[str, ...]) -> re.Match[str] | None:
+    """``rx.search(v.text)``, for a pattern whose every match begins at a word boundary with one of
+    ``starts``: tried only where a word of the description that starts so begins (``_start_words``),
+    a few places rather than every character."""
+    text = v.text
+    at: list[int] = []
+    for w in _start_words(v):
+        if w.startswith(starts):
+            i = text.find(w)
+            while i >= 0:
+                at.append(i)
+                i = text.find(w, i + 1)
+    at.sort()  # a place twice (one word inside another) is only tried twice
+    match = rx.match
+    for i in at:
+        if m := match(text, i):
+            return m
+    return None
+
+
+def _start_words(v: ToolView) -> set[str]:
+    """The distinct words of ``v.text`` that begin with a prefix of some description pattern.
+
+    Its ASCII words (``ascii_words``; ``text_words`` when it is ASCII), each a substring where it
+    begins. A match of a pattern starts at a word boundary with an ASCII prefix: with that a word
+    of these, even where ``text`` has other characters (a non-ASCII character never joins words)."""
+    found = v.start_words
+    if found is None:
+        found = v.start_words = _START_MASKS.marked(_ascii_words(v))
+    return found
+
+
+def _ascii_words(v: ToolView) -> list[str]:
+    return v.text_words if v.text.isascii() else ascii_words(v.text)
 
 
 def view(
@@ -275,28 +315,37 @@ def view(
     input_schema: Mapping[str, Any] | None = None,
     annotations: Mapping[str, Any] | None = None,
 ) -> ToolView:
-    text = clean(description[:MAX_TEXT]).lower() if description else ""
+    if not description:
+        text, text_words = "", []
+    else:
+        text = description[:MAX_TEXT]
+        if text.isascii():
+            text = text.lower()
+            text_words = ascii_words(text)  # = words(text), without its tests
+        else:
+            text = clean(text).lower()
+            text_words = words(text)
     params: dict[str, str] = {}
+    word_sets: list[frozenset[str]] = []
     props = input_schema.get("properties") if _is_mapping(input_schema) else None
     if _is_mapping(props):
         for key, spec in props.items() if len(props) <= 200 else islice(props.items(), 200):
             # The exact type tests first: most keys are str, most specs dicts, most have no description.
             desc = spec.get("description") if type(spec) is dict or isinstance(spec, Mapping) else None
-            params[_param_name(key if type(key) is str else str(key))] = (
-                "" if desc is None else desc[:500].lower() if isinstance(desc, str) else ""
-            )
-    param_words = frozenset(chain.from_iterable(map(_param_words, params)))
+            pname, pwords = _param(key if type(key) is str else str(key))
+            params[pname] = "" if desc is None else desc[:500].lower() if isinstance(desc, str) else ""
+            word_sets.append(pwords)
     all_words, ws = name_words(name)
     return ToolView(
-        name=name,
-        name_words=all_words,
-        words=ws,
-        lead=_lead(ws),
-        text=text,
-        text_words=words(text),
-        params=params,
-        param_words=param_words,
-        annotations=annotations if _is_mapping(annotations) else {},
+        name,
+        all_words,
+        ws,
+        text,
+        text_words,
+        params,
+        _NO_WORDS.union(*word_sets) if word_sets else _NO_WORDS,
+        annotations if _is_mapping(annotations) else {},
+        _lead(ws),
     )
 
 
@@ -321,7 +370,10 @@ class _Triggers(NamedTuple):
     params: frozenset[str]  # one of these among its parameter names (``params``)
     param_words: frozenset[str]  # one of these among its ``param_words``
     text_starts: frozenset[str]  # a description word starting with one of these (``\b`` + it)
-    kinds: frozenset[str]  # "text": any description; "annotations": any; "always"
+    opening: frozenset[str]  # the description's first word starts with one of these
+    #: "annotations": any; "nameless": the name has no words; "verbless": no word of the name is
+    #: a verb of the lexicon (``_ALL_FORMS``)
+    kinds: frozenset[str]
 
 
 _TRIGGERS: dict[str, _Triggers] = {}
@@ -334,14 +386,13 @@ def _check(
     params: Iterable[str] = (),
     param_words: Iterable[str] = (),
     text_starts: Iterable[str] = (),
-    text: bool = False,
-    annotations: bool = False,
-    always: bool = False,
+    opening: Iterable[str] = (),
+    kinds: Iterable[str] = (),
 ) -> Callable[[Check], Check]:
     """Register the check of ``rule_id`` with its triggers (see ``_Triggers``)."""
-    kinds = frozenset(k for k, on in (("text", text), ("annotations", annotations), ("always", always)) if on)
     triggers = _Triggers(
-        frozenset(name), frozenset(params), frozenset(param_words), frozenset(text_starts), kinds
+        frozenset(name), frozenset(params), frozenset(param_words), frozenset(text_starts),
+        frozenset(opening), frozenset(kinds),
     )
 
     def register(fn: Check) -> Check:
@@ -520,43 +571,50 @@ def _read_verb_in_name(v: ToolView) -> Values | None:
     return {"verb": verb} if verb else None
 
 
-@_check("R141", always=True)
+@_check("R141", kinds=["verbless"])
 def _no_known_verb(v: ToolView) -> Values | None:
     return {} if v.words and _ALL_FORMS.keys().isdisjoint(v.name_words) else None
 
 
-@_check("R142", always=True)
+@_check("R142", kinds=["nameless"])
 def _no_words(v: ToolView) -> Values | None:
     return None if v.name_words else {}
 
 
-def _phrase_check(
+#: Every pattern that ``_find`` searches, with its ``starts`` (for the tests).
+_PHRASES: Final[list[tuple[re.Pattern[str], tuple[str, ...]]]] = []
+_OPENING_NOISE = " \t\n*#>-_`'\""
+
+
+def _phrase_rule(
+    rule_id: str,
     pattern: str,
     *,
-    start: bool = False,
+    starts: Iterable[str] = (),
+    opening_stems: Iterable[str] = (),
     unless: re.Pattern[str] | None = None,
-    needs: tuple[str, ...] = (),
-) -> Check:
-    """A description phrase rule. ``needs``: literal substrings of which every match contains
-    one, checked first because a substring test is far cheaper than the regular expression."""
+) -> None:
+    """Register a description phrase rule. ``starts``: every match of ``pattern`` begins at a word
+    boundary with one of these (its alternatives' opening literals, all word characters). Or
+    ``opening``: ``pattern`` is matched at the opening of the description (after list marks and
+    quotes), and every match begins with one of ``opening_stems``. ``unless``: a pattern of ``_SHARED_STARTS``
+    that, found too, keeps the rule from firing."""
     rx = re.compile(pattern)
+    opening = tuple(starts)
+    first = tuple(opening_stems)
+    if opening:
+        _PHRASES.append((rx, opening))
 
     def check(v: ToolView) -> Values | None:
         text = v.text
-        if not text or (needs and not any(map(text.__contains__, needs))):
+        if not text:
             return None
-        m = rx.match(text.lstrip(" \t\n*#>-_`'\"")) if start else rx.search(text)
+        m = _find(v, rx, opening) if opening else rx.match(text.lstrip(_OPENING_NOISE))
         if m and not (unless and _search(v, unless)):
             return {"phrase": " ".join(m.group(0).split())}
         return None
 
-    return check
-
-
-def _phrase_rule(rule_id: str, check: Check, starts: Iterable[str] = ()) -> None:
-    """Register a phrase check. ``starts``: every match of its pattern begins at a word boundary
-    with one of these (its alternatives' opening literals); without them, any description."""
-    _check(rule_id, text_starts=starts, text=not starts)(check)
+    _check(rule_id, text_starts=opening, opening=first)(check)
 
 
 _READ_ONLY = re.compile(
@@ -569,58 +627,68 @@ _NEGATED = re.compile(r"\b(?:not|never|without|no)\s+(?:\w+\s+)?(?:delet|remov|d
 _OPERATION_REMOVAL = re.compile(
     r"\b(?:delet|remov|cancel|destroy|drop|purg|overwrit|replac|revok|clear|reset)\w*"
 )
-# Literal substrings of which every match of the pattern contains one (a cheap first test).
-_NEEDS: Final[dict[re.Pattern[str], tuple[str, ...]]] = {
-    _READ_ONLY: ("read", "does", "without", "side", "destructive", "safe to", "only"),
-    _NEGATED: ("no", "never", "without"),
+_READ_ONLY_STARTS: Final = ("read", "does", "without", "no", "safe", "only")
+#: The description patterns that several rules search (``_search``), each with the prefixes its
+#: matches begin with at a word boundary (as ``starts`` of ``_phrase_rule``), by ``id``.
+_SHARED_STARTS: Final = {
+    id(_READ_ONLY): _READ_ONLY_STARTS,
+    id(_NEGATED): ("no", "never", "without"),
+    id(_OPERATION_REMOVAL): ("delet", "remov", "cancel", "destroy", "drop", "purg", "overwrit", "replac",
+                             "revok", "clear", "reset"),
 }
-_NEEDS_BY_ID: Final = {id(rx): needs for rx, needs in _NEEDS.items()}
-_phrase_rule("R201", _phrase_check(
+_PHRASES += [(rx, _SHARED_STARTS[id(rx)]) for rx in (_READ_ONLY, _NEGATED, _OPERATION_REMOVAL)]
+_phrase_rule(
+    "R201",
     r"\bpermanent(?:ly)?\b[^.]{0,40}?\b(?:delet|remov|destroy|eras|purg)\w*|\bcannot be (?:undone|reversed|"
     r"recovered)|\bcan ?not be (?:undone|reversed|recovered)|\birreversibl\w*|\birrecoverabl\w*|"
     r"\bnot (?:be )?reversible\b|\bdestructive\b|\b(?:deletes?|destroys?|erases?|purges?|wipes?|"
     r"truncates?|overwrites?|terminates?|revokes?|uninstalls?)\b|\bdrops? (?:the |a )?(?:table|database|"
     r"collection|index|schema)\b|\bdata loss\b(?! prevention| protection)",
     unless=_NEGATED,
-    needs=("permanent", "not be", "irreversibl", "irrecoverabl", "reversible", "destructive", "delete",
-           "destroy", "erase", "purge", "wipe", "truncate", "overwrite", "terminate", "revoke", "uninstall",
-           "drop", "data loss"),
-), starts=("permanent", "can", "irreversibl", "irrecoverabl", "not", "destructive", "delete", "destroy",
-           "erase", "purge", "wipe", "truncate", "overwrite", "terminate", "revoke", "uninstall", "drop",
-           "data"))
-_phrase_rule("R202", _phrase_check(
+    starts=("permanent", "can", "irreversibl", "irrecoverabl", "not", "destructive", "delete", "destroy",
+            "erase", "purge", "wipe", "truncate", "overwrite", "terminate", "revoke", "uninstall", "drop",
+            "data"),
+)
+_phrase_rule(
+    "R202",
     r"\b(?:execut|run|eval)\w* (?:an? |the )?(?:arbitrary|any|raw|custom|given|provided)\b"
     r"(?:(?!read[- ]?only|select)[^.]){0,30}?"
     r"\b(?:code|commands?|scripts?|sql|python|javascript|js|shell|queries|query|statements?)\b|"
     r"\b(?:shell|terminal|bash|powershell) commands?\b|\bremote code execution\b|\brce\b|"
     r"\b(?:execut|run|eval)\w* (?:a |the )?(?:python|javascript|js|bash|shell) (?:code|script|snippet)s?\b|"
     r"\barbitrary (?:code|commands?|sql|javascript|python)\b",
-    needs=("execut", "run", "eval", "shell", "terminal", "bash", "powershell", "remote code", "rce",
-           "arbitrary"),
-), starts=("execut", "run", "eval", "shell", "terminal", "bash", "powershell", "remote", "rce", "arbitrary"))
-_phrase_rule("R203", _phrase_check(
+    starts=("execut", "run", "eval", "shell", "terminal", "bash", "powershell", "remote", "rce", "arbitrary"),
+)
+_phrase_rule(
+    "R203",
     r"\b(?:removes?|cancels?|replaces?|clears?|resets?|discards?|detaches?)\b|\bclean(?:s|ing)? up\b|"
     r"\bcleanup\b",
     unless=_NEGATED,
-    needs=("remove", "cancel", "replace", "clear", "reset", "discard", "detach", "clean"),
-), starts=("remove", "cancel", "replace", "clear", "reset", "discard", "detach", "clean"))
-_phrase_rule("R204", _phrase_check(
+    starts=("remove", "cancel", "replace", "clear", "reset", "discard", "detach", "clean"),
+)
+_phrase_rule(
+    "R204",
     r"\b(?:execut|run)\w* (?:an? |the )?(?:sql|cypher|database|db|graphql|kql|promql)?\s?(?:query|queries|"
     r"statements?|sql)\b",
     unless=_READ_ONLY,
-    needs=("execut", "run"),
-), starts=("execut", "run"))
-_phrase_rule("R211", _phrase_check(
+    starts=("execut", "run"),
+)
+_phrase_rule(
+    "R211",
     r"(?:creates?|adds?|updates?|sends?|posts?|publish(?:es)?|uploads?|sets?|modif(?:y|ies)|changes?|"
     r"starts?|schedules?|assigns?|invites?|submits?|triggers?|edits?|inserts?|appends?|enables?|disables?|"
     r"moves?|renames?|saves?|writes?|applies|apply|deploys?|installs?|approves?|merges?)\b",
-    start=True,
-))
-_phrase_rule("R212", _phrase_check(
+    opening_stems=("create", "add", "update", "send", "post", "publish", "upload", "set", "modif", "change",
+                   "start", "schedule", "assign", "invite", "submit", "trigger", "edit", "insert", "append",
+                   "enable", "disable", "move", "rename", "save", "write", "appl", "deploy", "install",
+                   "approve", "merge"),
+)
+_phrase_rule(
+    "R212",
     r"\bwrite operation\b|\bmodif(?:y|ies) (?:the|an?|existing)\b|\bmakes? changes\b|\bmutat\w+|"
     r"\bpersist(?:s|ed)?\b",
-    needs=("write operation", "modif", "make", "mutat", "persist"),
-), starts=("write", "modif", "make", "mutat", "persist"))
+    starts=("write", "modif", "make", "mutat", "persist"),
+)
 # A sentence or list item of the description (not its opening, which R211 reads) that says the
 # tool stores something: "... run. Creates tables and inserts test data", "- saves the report to".
 # Not "Updates are returned ..." (a noun), and not inside a sentence ("use X, which creates").
@@ -641,23 +709,27 @@ def _side_effect_statement(v: ToolView) -> Values | None:
     return None
 
 
-_R221 = _phrase_check(_READ_ONLY.pattern)
-
-
-@_check("R221", text_starts=("read", "does", "without", "no", "safe", "only"))
+@_check("R221", text_starts=_READ_ONLY_STARTS)
 def _read_only_phrase(v: ToolView) -> Values | None:
-    return _R221(v) if v.text and _search(v, _READ_ONLY) else None
+    if v.memo.get(id(_READ_ONLY)) is False:
+        return None
+    m = _find(v, _READ_ONLY, _READ_ONLY_STARTS)
+    v.memo[id(_READ_ONLY)] = m is not None  # what ``_search`` would find
+    return {"phrase": " ".join(m.group(0).split())} if m else None
 
 
-_phrase_rule("R222", _phrase_check(
+_phrase_rule(
+    "R222",
     r"(?:gets?|fetch(?:es)?|lists?|retrieves?|returns?|searche?s?|shows?|reads?|finds?|quer(?:y|ies)|"
     r"looks? up|describes?|checks?|validates?|counts?|inspects?|views?|displays?|provides?|"
     r"summari[sz]es?|analy[sz]es?|calculates?|computes?|compares?|explains?|verif(?:y|ies))\b",
-    start=True,
-))
-_phrase_rule("R223", _phrase_check(
-    r"\breturns? (?:a |the )?(?:list|details|information|summary|count)\b", needs=("return",)
-), starts=("return",))
+    opening_stems=("get", "fetch", "list", "retrieve", "return", "search", "show", "read", "find", "quer",
+                   "look", "describe", "check", "validate", "count", "inspect", "view", "display", "provide",
+                   "summari", "analy", "calculate", "compute", "compare", "explain", "verif"),
+)
+_phrase_rule(
+    "R223", r"\breturns? (?:a |the )?(?:list|details|information|summary|count)\b", starts=("return",)
+)
 
 _FORCE = _w("force overwrite force_delete allow_overwrite replace_existing purge hard_delete")
 _CONFIRM = _w("confirm confirmation confirmed i_understand are_you_sure acknowledge_risk")
@@ -852,29 +924,33 @@ def _sql_parameter(v: ToolView) -> Values | None:
     return next(({"param": p} for p in v.params if p in _SQL_PARAMS), None)
 
 
-def _hint(v: ToolView, key: str) -> bool | None:
-    value = v.annotations.get(key)
-    return value if isinstance(value, bool) else None
+# A hint counts only as a JSON boolean: ``is True`` / ``is False`` (never ``==``: 1 == True).
 
 
-@_check("R401", annotations=True)
+@_check("R401", kinds=["annotations"])
 def _annotation_read_only(v: ToolView) -> Values | None:
-    return {} if _hint(v, "readOnlyHint") is True else None
+    return {} if v.annotations.get("readOnlyHint") is True else None
 
 
-@_check("R402", annotations=True)
+@_check("R402", kinds=["annotations"])
 def _annotation_destructive(v: ToolView) -> Values | None:
-    return {} if _hint(v, "destructiveHint") is True and _hint(v, "readOnlyHint") is not True else None
+    a = v.annotations
+    return {} if a.get("destructiveHint") is True and a.get("readOnlyHint") is not True else None
 
 
-@_check("R403", annotations=True)
+@_check("R403", kinds=["annotations"])
 def _annotation_write(v: ToolView) -> Values | None:
-    return {} if _hint(v, "readOnlyHint") is False and _hint(v, "destructiveHint") is False else None
+    a = v.annotations
+    return {} if a.get("readOnlyHint") is False and a.get("destructiveHint") is False else None
 
 
-@_check("R404", annotations=True)
+@_check("R404", kinds=["annotations"])
 def _annotation_not_read_only(v: ToolView) -> Values | None:
-    return {} if _hint(v, "readOnlyHint") is False and _hint(v, "destructiveHint") is None else None
+    a = v.annotations
+    if a.get("readOnlyHint") is not False:
+        return None
+    destructive = a.get("destructiveHint")
+    return {} if destructive is not True and destructive is not False else None
 
 
 ANNOTATION_RULES: Final = frozenset(r.id for r in RULES if r.id.startswith("R4"))
@@ -902,57 +978,108 @@ def _kind_mask(kind: str) -> int:
     return sum(1 << i for i, r in enumerate(RULES) if kind in _TRIGGERS[r.id].kinds)
 
 
-def _starts_pattern(prefixes: Iterable[str]) -> re.Pattern[str]:
-    r"""A non-word character and one of ``prefixes`` (each all word characters, captured), which
-    ``findall`` finds in ``" " + text`` wherever ``\b`` and the prefix would match in ``text``.
-
-    Alternatives are grouped by first letter so that few are tried at each place, the longest
-    first: where several prefixes start, ``findall`` gives the longest of them. Starting with a
-    character class (rather than ``\b``) lets ``re`` skip from one non-word character to the next.
-    """
-    by_first: dict[str, list[str]] = {}
-    for p in sorted(prefixes, key=len, reverse=True):
-        assert re.fullmatch(r"\w+", p), p  # a prefix never holds a word boundary
-        by_first.setdefault(p[0], []).append(re.escape(p[1:]))
-    groups = (f"{first}(?:{'|'.join(rests)})" for first, rests in sorted(by_first.items()))
-    return re.compile(r"\W(" + "|".join(groups) + ")")
-
-
-def _with_shorter(masks: dict[str, int]) -> dict[str, int]:
-    """Each prefix also triggers the rules of the prefixes it starts with (``findall`` gives "not"
-    where "no" starts too)."""
-    return {
-        found: reduce(or_, (mask for p, mask in masks.items() if found.startswith(p)))
-        for found in masks
-    }
-
-
-_BY_NAME_WORD: Final = _masks("name")
+#: Bits past the rules': a word starts a pattern of ``_SHARED_STARTS`` (and may trigger no rule);
+#: a word of the name is a verb (``_ALL_FORMS``).
+_SHARED_BIT: Final = 1 << len(RULES)
+_VERB_BIT: Final = 1 << len(RULES) + 1
+_BY_NAME_WORD: Final = {form: _VERB_BIT for form in _ALL_FORMS}
+for _word, _mask in _masks("name").items():
+    _BY_NAME_WORD[_word] = _BY_NAME_WORD.get(_word, 0) | _mask
 _BY_PARAM: Final = _masks("params")
 _BY_PARAM_WORD: Final = _masks("param_words")
-_BY_TEXT_START: Final = _with_shorter(_masks("text_starts"))
-_TEXT_STARTS: Final = _starts_pattern(_BY_TEXT_START)
-_TEXT_MASK: Final = _kind_mask("text")
+
+
+def _by_head(bits: dict[str, int]) -> dict[str, tuple[tuple[str, int], ...]]:
+    """Prefix -> mask, grouped by the prefix's first two letters (every prefix has two or more)."""
+    out: dict[str, list[tuple[str, int]]] = {}
+    for p, mask in bits.items():
+        assert len(p) >= 2, p
+        out.setdefault(p[:2], []).append((p, mask))
+    return {head: tuple(entries) for head, entries in out.items()}
+
+
+#: Most distinct words a ``_WordMasks`` keeps (beyond, it starts afresh).
+_MAX_WORDS: Final = 1 << 16
+
+
+class _WordMasks:
+    """Word -> OR of the masks of the prefixes it starts with (``mask``), each word worked out on
+    first sight; ``marked`` finds a text's words with a mask by two set operations."""
+
+    __slots__ = ("_by_head", "_marked", "_seen", "known")
+
+    def __init__(self, prefixes: dict[str, int]) -> None:
+        self._by_head = _by_head(prefixes)
+        self._seen: set[str] = set()
+        self.known: dict[str, int] = {}  # the words seen whose mask is not 0, with it
+        self._marked: set[str] = set()  # their keys, as a set
+
+    def _learn(self, words: Iterable[str]) -> None:
+        if len(self._seen) >= _MAX_WORDS:
+            self._seen.clear()
+            self.known.clear()
+            self._marked.clear()
+        for word in words:
+            if word not in self._seen:
+                self._seen.add(word)
+                mask = 0
+                for p, m in self._by_head.get(word[:2], ()):
+                    if word.startswith(p):
+                        mask |= m
+                if mask:
+                    self.known[word] = mask
+                    self._marked.add(word)
+
+    def mask(self, word: str) -> int:
+        if word not in self._seen:
+            self._learn((word,))
+        return self.known.get(word, 0)
+
+    def marked(self, words: list[str]) -> set[str]:
+        """The distinct ``words`` whose mask is not 0 (each then in ``known``)."""
+        if not self._seen.issuperset(words):
+            self._learn(words)
+        return self._marked.intersection(words)
+
+
+#: Description word -> the rules it triggers (``text_starts``), with ``_SHARED_BIT`` if it begins
+#: with a prefix of some description pattern, else 0.
+_START_MASKS: Final = _WordMasks({
+    **{p: _SHARED_BIT for starts in _SHARED_STARTS.values() for p in starts},
+    **{p: mask | _SHARED_BIT for p, mask in _masks("text_starts").items()},
+})
+#: First word of a description -> the rules it triggers (``opening``).
+_OPENING_MASKS: Final = _WordMasks(_masks("opening"))
 _ANNOTATIONS_MASK: Final = _kind_mask("annotations")
-_ALWAYS_MASK: Final = _kind_mask("always")
+_NAMELESS_MASK: Final = _kind_mask("nameless")
+_VERBLESS_MASK: Final = _kind_mask("verbless")
 
 
 def _candidates(v: ToolView) -> int:
     """Mask of the rules whose triggers ``v`` has: the only rules that can fire on it."""
-    mask = _ALWAYS_MASK
+    mask = 0
     get = _BY_NAME_WORD.get
     for w in v.name_words:
         mask |= get(w, 0)
+    if not v.name_words:
+        mask |= _NAMELESS_MASK
+    elif not mask & _VERB_BIT:
+        mask |= _VERBLESS_MASK
     get = _BY_PARAM.get
     for p in v.params:
         mask |= get(p, 0)
     get = _BY_PARAM_WORD.get
     for w in v.param_words:
         mask |= get(w, 0)
-    if v.text:
-        mask |= _TEXT_MASK
-        for found in _TEXT_STARTS.findall(" " + v.text):
-            mask |= _BY_TEXT_START[found]
+    text = v.text
+    if text:
+        ws = _ascii_words(v)
+        # Each word that starts a match starts with its prefix (see ``_start_words``).
+        v.start_words = found = _START_MASKS.marked(ws)
+        for w in found:
+            mask |= _START_MASKS.known[w]
+        if ws:  # what ``lstrip`` leaves of the text starts with its first word
+            mask |= _OPENING_MASKS.mask(ws[0])
     if v.annotations:
         mask |= _ANNOTATIONS_MASK
     return mask
@@ -963,7 +1090,8 @@ def _candidates(v: ToolView) -> int:
 #: costs several operations on a number of more than 30 bits.
 _BYTE_CHECKS: Final = tuple(
     tuple(
-        tuple(_ALL_CHECKS[base + j] for j in range(8) if value >> j & 1 and base + j < len(RULES))
+        tuple((RULES[i].id, _CHECKS[RULES[i].id]) for i in range(base, min(base + 8, len(RULES)))
+              if value >> i - base & 1)
         for value in range(256)
     )
     for base in range(0, len(RULES), 8)
@@ -975,10 +1103,10 @@ def evaluate(v: ToolView, *, annotations: bool = True) -> list[Hit]:
     todo = _candidates(v) & (_ALL_MASK if annotations else _DEFINITION_MASK)
     hits = []
     for checks, value in zip(_BYTE_CHECKS, todo.to_bytes(len(_BYTE_CHECKS), "little"), strict=True):
-        for rule, check in checks[value]:
+        for rule_id, check in checks[value]:
             values = check(v)
             if values is not None:
-                hits.append(_hit(rule.id, tuple(values.items())))
+                hits.append(_hit(rule_id, tuple(values.items()) if values else ()))
     return hits
 
 

@@ -13,7 +13,9 @@ import re
 import unicodedata
 from functools import lru_cache
 
-__all__ = ["MAX_TEXT", "clean", "name_segments", "name_words", "split_name", "tool_words", "words"]
+__all__ = [
+    "MAX_TEXT", "ascii_words", "clean", "name_segments", "name_words", "split_name", "tool_words", "words",
+]
 
 #: Longest description prefix used for features; a 10 MB description costs no more than this.
 MAX_TEXT = 4000
@@ -32,6 +34,8 @@ _TEXT_WORD = re.compile(r"[^\W_]+")
 _ASCII_WORD_BYTES = bytes(ord(chr(i).lower()) if chr(i).isalnum() else 32 for i in range(128)) + bytes(128)
 #: A name of lower-case words and numbers joined by ``_`` (most names): each part is one word.
 _PLAIN_NAME = re.compile(r"_*(?:(?:[a-z]+|[0-9]+)(?:_+|\Z))*")
+#: The commonest plain name: single ``_`` between its parts, none at its ends (a quicker test).
+_SNAKE_NAME = re.compile(r"(?:[a-z]+|[0-9]+)(?:_(?:[a-z]+|[0-9]+))*")
 
 
 _NON_ASCII = re.compile(r"[^\x00-\x7f]")
@@ -91,6 +95,9 @@ def name_words(name: str) -> tuple[list[str], list[str]]:
     words of the whole name are the words of its segments, one after the other. In a plain name
     (``_PLAIN_NAME``) the words are the parts between underscores and the only separator is ``__``.
     """
+    if _SNAKE_NAME.fullmatch(name):
+        ws = name.split("_")
+        return ws, ws.copy()
     if _PLAIN_NAME.fullmatch(name):
         if "__" not in name:
             ws = [w for w in name.split("_") if w]
@@ -111,3 +118,10 @@ def words(text: str | None, limit: int = MAX_TEXT) -> list[str]:
     if text.isascii():
         return text.encode("ascii").translate(_ASCII_WORD_BYTES).decode("ascii").split()
     return _TEXT_WORD.findall(clean(text).lower())
+
+
+def ascii_words(text: str) -> list[str]:
+    """The runs of ASCII letters and digits of ``text``, lower case, any other character a separator:
+    ``words(text)`` if ``text`` is ASCII. Each non-ASCII character counts as one separator, so in
+    lower-case text each word found is the substring of ``text`` where it begins."""
+    return text.encode("ascii", "replace").translate(_ASCII_WORD_BYTES).decode("ascii").split()

@@ -86,7 +86,7 @@ def test_triggers_hide_no_hit_on_the_training_and_fixture_rows() -> None:
 def _vocabulary() -> list[str]:
     found: set[str] = set()
     for t in rules._TRIGGERS.values():
-        found |= t.name | t.params | t.param_words | t.text_starts
+        found |= t.name | t.params | t.param_words | t.text_starts | t.opening
     for value in vars(rules).values():  # every lexicon, with its words' plurals
         if isinstance(value, frozenset) and all(isinstance(w, str) for w in value):
             found |= value | {w + "s" for w in value}
@@ -140,3 +140,40 @@ def test_description_triggers_hide_no_hit_on_random_phrase_matches() -> None:
             text = "".join(rng.choice(context) + p + rng.choice(context) for p in phrases)
             for name in ("x", "run_query", "manage_items"):
                 _same_as_ungated(name, text, schema, None)
+
+
+def test_find_is_search_where_the_words_start() -> None:
+    """``_find`` tries a pattern only where a word with one of its ``starts`` begins: the same match
+    as ``search`` on every row and on random matches of every such pattern, amid other words."""
+    rng = random.Random(13)
+    texts = [r.get("description") or "" for r in ROWS]
+    context = ["", " ", "x", "_", "-", ". ", "\n- ", "1) ", "a1", "the", "not ", "a file", "use it",
+               "é", "—", "中文", "İ", "ß ", "\u0307"]
+    for rx, starts in rules._PHRASES:
+        tree = parser.parse(rx.pattern, rx.flags)
+        # Its starts alone too: where the pattern does not match, before and after where it does.
+        words = context + [f"{w} " for w in starts] + [f"{w}s " for w in starts]
+        for _ in range(400):
+            parts = [sample(tree.data, rng) for _ in range(rng.randint(1, 3))]
+            texts.append("".join(rng.choice(words) + p + rng.choice(words) for p in parts))
+    for text in texts:
+        v = view("x", text)
+        for rx, starts in rules._PHRASES:
+            expected = rx.search(v.text)
+            found = rules._find(v, rx, starts)
+            assert (found and found.span()) == (expected and expected.span()), (rx.pattern, text)
+
+
+def test_word_masks_start_afresh_when_full(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(rules, "_MAX_WORDS", 4)
+    prefixes = {"del": 1, "re": 2, "rem": 4}
+    masks = rules._WordMasks(prefixes)
+    words = ["delete", "remove", "read", "x", "de", "deleted", "reset", "z", "remove", "r", "delete"]
+
+    def expected(w: str) -> int:
+        return sum(m for p, m in prefixes.items() if w.startswith(p))
+
+    for i in range(len(words)):
+        chunk = words[i : i + 3]
+        assert masks.marked(chunk) == {w for w in chunk if expected(w)}
+        assert [masks.mask(w) for w in reversed(chunk)] == [expected(w) for w in reversed(chunk)]

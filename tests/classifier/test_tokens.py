@@ -5,7 +5,7 @@ import re
 
 import pytest
 
-from classifier.tokens import name_words, split_name, tool_words, words
+from classifier.tokens import ascii_words, name_words, split_name, tool_words, words
 
 
 @pytest.mark.parametrize(
@@ -77,3 +77,15 @@ def test_words_of_ascii_text_are_its_letter_and_digit_runs() -> None:
     for _ in range(5000):
         text = "".join(rng.choices(chars, k=rng.randint(0, 30)))
         assert words(text) == re.findall(r"[^\W_]+", text.lower()), text
+
+
+def test_ascii_words_are_the_ascii_runs_of_lower_case_text() -> None:
+    """Each non-ASCII character separates words, so every word is a substring where it begins;
+    on ASCII text, the words of ``words``."""
+    rng = random.Random(9)
+    chars = [chr(i) for i in range(128)] + ["é", "—", "中", "İ", "\u0307", "\u00a0", "ß", "\ud800", "Word"]
+    for _ in range(5000):
+        text = "".join(rng.choices(chars, k=rng.randint(0, 30))).lower()
+        assert ascii_words(text) == re.findall(r"[a-z0-9]+", text), text
+        if text.isascii():
+            assert ascii_words(text) == words(text), text
