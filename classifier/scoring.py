@@ -169,16 +169,14 @@ class Scorer:
         looked up in the model's sorted n-gram codes; other texts take the path of one tool.
         """
         a = self._numpy()
-        plain = [i for i, t in enumerate(texts) if t.isascii()]
-        rows, codes = _gram_codes(np, [texts[i] for i in plain])
-        rows = np.array(plain, dtype=np.intp)[rows] if len(rows) else rows
-        found = np.searchsorted(a.gram_codes, codes).clip(max=max(len(a.gram_codes) - 1, 0))
-        known = a.gram_codes[found] == codes if len(a.gram_codes) else np.zeros(len(codes), dtype=bool)
-        cols = np.where(known, a.gram_cols[found] if len(a.gram_cols) else 0, len(a.names))
+        longest = (1 << _POSITION_BITS) // 3
+        plain = [i for i, t in enumerate(texts) if t.isascii() and len(t) < longest]
+        rows, cols = _gram_cols(np, a, [texts[i] for i in plain])
+        rows = np.array(plain, dtype=np.intp)[rows] if len(plain) < len(texts) else rows
         counts = np.bincount(rows, minlength=len(texts))
         vals = GRAM_WEIGHT / np.sqrt(counts[rows].astype(float))
-        other = [i for i, t in enumerate(texts) if not t.isascii()]
-        if other:  # rare: a name with letters outside ASCII
+        other = [i for i, t in enumerate(texts) if not t.isascii() or len(t) >= longest]
+        if other:  # rare: a name with letters outside ASCII, or a huge one
             vocab = a.by_prefix.get("c:", {})
             more_rows: list[int] = []
             more_cols: list[int] = []
@@ -290,33 +288,63 @@ def _gram_code(gram: str) -> int:
     return code
 
 
-def _gram_codes(np: Any, texts: list[str]) -> tuple[Any, Any]:
-    """(row, code) of every distinct n-gram of each ASCII text, in ``char_grams`` order of first
-    occurrence: row by row, the 3-grams by position, then the 4-grams, then the 5-grams."""
-    if not texts:
-        return np.zeros(0, dtype=np.intp), np.zeros(0, dtype=np.uint64)
-    data = np.frombuffer("".join(texts).encode("ascii"), dtype=np.uint8).astype(np.uint64)
+#: Codes stay below 2**43, so (code, position) fits in one 64-bit integer while positions fit 21 bits
+#: (a text with more n-grams, about 3 a character, takes the path of one tool).
+_POSITION_BITS = 21
+
+
+def _gram_cols(np: Any, a: _Arrays, texts: list[str]) -> tuple[Any, Any]:
+    """(row, model column) of every distinct n-gram of each ASCII text, in ``char_grams`` order of
+    first occurrence: row by row, the 3-grams by position, then the 4-grams, then the 5-grams.
+    An n-gram the model does not know has column ``len(a.names)``.
+
+    The n-grams are put straight into that order, then sorted once as ``code, position`` (one
+    integer each): an n-gram is the first of its row when the one before it in that order has
+    another code or lies in an earlier row; the sorted codes are looked up in the model's.
+    """
     lengths = np.fromiter(map(len, texts), dtype=np.intp, count=len(texts))
-    row_of = np.repeat(np.arange(len(texts), dtype=np.intp), lengths)  # of each byte
-    end_of = np.repeat(np.cumsum(lengths), lengths)  # where the byte's text ends
-    all_rows, all_codes = [], []
-    # The n-grams starting at every byte, built on contiguous slices; then those inside one text.
-    raw = data[:-2] << np.uint64(16) | data[1:-1] << np.uint64(8) | data[2:]
-    for size in (3, 4, 5):
+    per_size = [np.maximum(lengths - (size - 1), 0) for size in (3, 4, 5)]
+    per_row = per_size[0] + per_size[1] + per_size[2]
+    total = int(per_row.sum())
+    if not total:
+        return np.zeros(0, dtype=np.intp), np.zeros(0, dtype=np.intp)
+    shift = total.bit_length()
+    if shift > _POSITION_BITS:  # too many n-grams for one sort: halve the texts
+        half = len(texts) // 2
+        r1, c1 = _gram_cols(np, a, texts[:half])
+        r2, c2 = _gram_cols(np, a, texts[half:])
+        return np.concatenate([r1, r2 + half]), np.concatenate([c1, c2])
+    data = np.frombuffer("".join(texts).encode("ascii"), dtype=np.uint8).astype(np.uint64)
+    text_start = np.cumsum(lengths) - lengths
+    row_start = np.cumsum(per_row) - per_row
+    codes = np.empty(total, dtype=np.uint64)
+    before = np.zeros(len(texts), dtype=np.intp)  # each row's n-grams of smaller sizes
+    raw = data[:-2] << np.uint64(16) | data[1:-1] << np.uint64(8) | data[2:] if len(data) > 2 else data[:0]
+    for size, count in zip((3, 4, 5), per_size, strict=True):
         if size > 3:
             raw = raw[:-1] << np.uint64(8) | data[size - 1 :]
-        starts = np.arange(len(raw), dtype=np.intp)
-        inside = starts + size <= end_of[: len(raw)]
-        all_rows.append(row_of[: len(raw)][inside])
-        all_codes.append(raw[inside] | np.uint64(size << (8 * size)))
-    rows = np.concatenate(all_rows)
-    codes = np.concatenate(all_codes)
-    order = np.argsort(rows, kind="stable")  # each row: its 3-grams, 4-grams, 5-grams in turn
-    rows, codes = rows[order], codes[order]
-    # Codes stay below 2**43: the row above them makes every (row, n-gram) pair one integer.
-    _, first = np.unique((rows.astype(np.uint64) << np.uint64(43)) | codes, return_index=True)
-    first.sort()
-    return rows[first], codes[first]
+        # Row r's n-grams start at bytes text_start[r] + j and go to row_start[r] + before[r] + j.
+        within = np.arange(int(count.sum()), dtype=np.intp) - np.repeat(np.cumsum(count) - count, count)
+        codes[np.repeat(row_start + before, count) + within] = (
+            raw[np.repeat(text_start, count) + within] | np.uint64(size << (8 * size))
+        )
+        before += count
+    rows = np.repeat(np.arange(len(texts), dtype=np.intp), per_row)
+    keys = np.sort(codes << np.uint64(shift) | np.arange(total, dtype=np.uint64))
+    at = (keys & np.uint64((1 << shift) - 1)).astype(np.intp)
+    code = keys >> np.uint64(shift)
+    first = np.empty(total, dtype=bool)
+    first[0] = True
+    first[1:] = (code[1:] != code[:-1]) | (rows[at[1:]] != rows[at[:-1]])
+    at, code = at[first], code[first]
+    unknown = len(a.names)
+    cols = np.full(total, unknown, dtype=np.intp)
+    if len(a.gram_codes):
+        found = np.searchsorted(a.gram_codes, code).clip(max=len(a.gram_codes) - 1)
+        cols[at] = np.where(a.gram_codes[found] == code, a.gram_cols[found], unknown)
+    keep = np.zeros(total, dtype=bool)
+    keep[at] = True
+    return rows[keep], cols[keep]
 
 
 def _around(np: Any, outer: _Flat, head: Any, inner: _Flat) -> _Flat:

@@ -1,0 +1,61 @@
+"""Batch scoring's fast paths against the plain-Python path of one tool, on many inputs."""
+
+from __future__ import annotations
+
+import random
+from math import sqrt
+
+import numpy as np
+import pytest
+
+import classifier.scoring as scoring
+from classifier.features import GRAM_WEIGHT, char_grams
+from classifier.scoring import load_scorer
+
+
+def _names(count: int, seed: int) -> list[str]:
+    """Gram texts as ``split_blocks`` makes them (``^words_joined$``), of every length, some repeating
+    n-grams, a few outside ASCII."""
+    rng = random.Random(seed)
+    known = sorted(load_scorer()._numpy().by_prefix["n:"])
+    out = []
+    for _ in range(count):
+        k = rng.choice([0, 0, 1, 1, 2, 3, 4, 6, 12])
+        words = [rng.choice(known) if rng.random() < 0.8 else rng.choice(["x", "ab", "zz9", "é", "user"])
+                 for _ in range(k)]
+        out.append("^" + "_".join(words) + "$")
+    return [*out, "", "a", "ab", "abc", "^aaaaaaaaaaaa$", "^ab_ab_ab_ab$", "^ü_get$"]
+
+
+def _reference(texts: list[str]) -> tuple[list[int], list[float], list[int]]:
+    a = load_scorer()._numpy()
+    vocab = a.by_prefix["c:"]
+    cols: list[int] = []
+    vals: list[float] = []
+    lengths: list[int] = []
+    for t in texts:
+        items = dict.fromkeys(char_grams(t))
+        cols += [vocab.get(g, len(a.names)) for g in items]
+        vals += [GRAM_WEIGHT / sqrt(len(items))] * len(items) if items else []
+        lengths.append(len(items))
+    return cols, vals, lengths
+
+
+@pytest.mark.parametrize("position_bits", [21, 7])
+def test_gram_block_equals_one_tool_path(monkeypatch: pytest.MonkeyPatch, position_bits: int) -> None:
+    # Few position bits: the texts are halved again and again before their n-grams are sorted, and
+    # the longest take the path of one tool.
+    monkeypatch.setattr(scoring, "_POSITION_BITS", position_bits)
+    texts = _names(600, seed=position_bits)
+    got = load_scorer()._gram_block(np, texts)
+    cols, vals, lengths = _reference(texts)
+    assert got.cols.tolist() == cols
+    assert got.vals.tolist() == vals
+    assert got.lengths.tolist() == lengths
+
+
+def test_gram_block_of_a_huge_name_takes_the_one_tool_path(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(scoring, "_POSITION_BITS", 5)  # texts of 10 characters or more
+    texts = ["^get_user_by_user_id$", "^ab$", "^list_files_and_files$"]
+    got = load_scorer()._gram_block(np, texts)
+    assert (got.cols.tolist(), got.vals.tolist(), got.lengths.tolist()) == _reference(texts)
