@@ -17,13 +17,13 @@ import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from heapq import nlargest
-from itertools import repeat
+from itertools import chain, repeat
 from math import exp, sqrt
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final, NamedTuple
 
 from classifier.errors import ClassifierError
-from classifier.features import GRAM_WEIGHT, char_grams
+from classifier.features import GRAM_SLOT, GRAM_WEIGHT, SLOTS, char_grams
 
 if TYPE_CHECKING:
     from classifier.features import SplitBlocks
@@ -119,47 +119,62 @@ class Scorer:
             self._arrays = _Arrays(np, names, index, w, push, by_prefix, getters, rank, gram_codes, gram_cols)
         return self._arrays
 
-    def _flatten_outer(self, tools: list[SplitBlocks]) -> tuple[_Flat, Any]:
-        """The blocks before and after the ``c:`` block of every tool, one tool after another
-        (columns, values, lengths), and how many of each tool's items come before it."""
-        a = self._numpy()
-        np = a.np
-        getters = a.getters
-        unknown = {}.get  # an unknown prefix: every item takes the default, the zero row
-        fill = repeat(len(a.names))  # shared: ``map`` stops at its items, never exhausts it
-        cols: list[int] = []
-        values: list[float] = []
-        sizes: list[int] = []
-        heads: list[int] = []
-        ends: list[int] = []
-        extend, add_value, add_size = cols.extend, values.append, sizes.append
-        for before, _, after in tools:
-            for prefix, items, value in before:
-                extend(map(getters.get(prefix, unknown), items, fill))
-                add_value(value)
-                add_size(len(items))
-            heads.append(len(cols))
-            for prefix, items, value in after:
-                extend(map(getters.get(prefix, unknown), items, fill))
-                add_value(value)
-                add_size(len(items))
-            ends.append(len(cols))
-        vals = np.repeat(np.array(values, dtype=float), np.array(sizes, dtype=np.intp))
-        cols_array = np.fromiter(cols, dtype=np.intp, count=len(cols))
-        end = np.array(ends, dtype=np.intp)
-        lengths = np.diff(end, prepend=0)
-        return _Flat(cols_array, vals, lengths), np.array(heads, dtype=np.intp) - (end - lengths)
-
     def score_blocks(self, tools: list[SplitBlocks]) -> tuple[list[list[float]], _Flat]:
         """``score(features(...))[0]`` of every tool given as blocks (``features.split_blocks``), as
         one sparse product: the same sums in the same order, without building each feature's
         name, and the names' n-grams all at once. Also returns the flattened features, for
         ``top_many``."""
-        np = self._numpy().np
-        outer, heads = self._flatten_outer(tools)
-        grams = self._gram_block(np, [t[1] for t in tools])
-        flat = _around(np, outer, heads, grams)
+        flat = self._flatten(tools)
         return self._probs(flat), flat
+
+    def _flatten(self, tools: list[SplitBlocks]) -> _Flat:
+        """The features of every tool that the model knows, one tool after another, in the order of
+        ``features``: slot by slot, each slot's items of all tools looked up at once, then put in
+        place (a feature the model does not know adds nothing to a sum, exactly: it is left out).
+        """
+        a = self._numpy()
+        np = a.np
+        n = len(tools)
+        unknown = len(a.names)
+        no_items = {}.get  # a prefix the model does not know: every item takes the default
+        fill = repeat(unknown)  # shared: ``map`` stops at its items, never exhausts it
+        slot_rows, slot_cols, slot_vals = [], [], []
+        row_length = np.zeros(n, dtype=np.intp)
+        before_slot = []  # of each slot: each row's known items in the slots before it
+        for slot, (prefix, weight, normalised) in enumerate(SLOTS):
+            items = [t[slot] for t in tools]
+            if slot == GRAM_SLOT:
+                grams = self._gram_block(np, items)  # type: ignore[arg-type]
+                cols, vals, lengths = grams.cols, grams.vals, grams.lengths
+                rows = np.repeat(np.arange(n, dtype=np.intp), lengths)
+            else:
+                lengths = np.fromiter(map(len, items), dtype=np.intp, count=n)
+                get = a.getters.get(prefix, no_items)
+                cols = np.fromiter(map(get, chain.from_iterable(items), fill), dtype=np.intp,
+                                   count=int(lengths.sum()))
+                rows = np.repeat(np.arange(n, dtype=np.intp), lengths)
+                if normalised:  # (a row without items has no value to take)
+                    vals = (weight / np.sqrt(np.maximum(lengths, 1).astype(float)))[rows]
+                else:
+                    vals = np.full(len(rows), weight)
+            known = cols != unknown
+            rows = rows[known]
+            slot_rows.append(rows)
+            slot_cols.append(cols[known])
+            slot_vals.append(vals[known])
+            before_slot.append(row_length.copy())
+            row_length += np.bincount(rows, minlength=n)
+        row_start = np.cumsum(row_length) - row_length
+        total = int(row_length.sum())
+        out_cols = np.empty(total, dtype=np.intp)
+        out_vals = np.empty(total)
+        for rows, cols, vals, before in zip(slot_rows, slot_cols, slot_vals, before_slot, strict=True):
+            # The j-th item of a row in this slot goes to row_start + before + j.
+            start = np.searchsorted(rows, np.arange(n, dtype=np.intp))  # where each row's items begin
+            at = (row_start + before - start)[rows] + np.arange(len(rows), dtype=np.intp)
+            out_cols[at] = cols
+            out_vals[at] = vals
+        return _Flat(out_cols, out_vals, row_length)
 
     def _gram_block(self, np: Any, texts: list[str]) -> _Flat:
         """The ``c:`` block of every row: the texts' 3-, 4- and 5-grams, each n in turn, in order of
@@ -345,29 +360,6 @@ def _gram_cols(np: Any, a: _Arrays, texts: list[str]) -> tuple[Any, Any]:
     keep = np.zeros(total, dtype=bool)
     keep[at] = True
     return rows[keep], cols[keep]
-
-
-def _around(np: Any, outer: _Flat, head: Any, inner: _Flat) -> _Flat:
-    """Each row of ``outer`` with the same row of ``inner`` put in after its first ``head`` items."""
-    lengths = outer.lengths + inner.lengths
-    cols = np.empty(int(lengths.sum()), dtype=np.intp)
-    vals = np.empty(len(cols))
-    starts = np.cumsum(lengths) - lengths  # where each row begins
-    n = len(lengths)
-    rows = np.repeat(np.arange(n, dtype=np.intp), outer.lengths)
-    within = np.arange(len(outer.cols), dtype=np.intp) - np.repeat(np.cumsum(outer.lengths) - outer.lengths,
-                                                                    outer.lengths)
-    # Items of outer at or past ``head`` move on by the row's inner length.
-    at = starts[rows] + within + np.where(within >= head[rows], inner.lengths[rows], 0)
-    cols[at] = outer.cols
-    vals[at] = outer.vals
-    rows = np.repeat(np.arange(n, dtype=np.intp), inner.lengths)
-    within = np.arange(len(inner.cols), dtype=np.intp) - np.repeat(np.cumsum(inner.lengths) - inner.lengths,
-                                                                    inner.lengths)
-    at = starts[rows] + head[rows] + within
-    cols[at] = inner.cols
-    vals[at] = inner.vals
-    return _Flat(cols, vals, lengths)
 
 
 _CACHE: dict[Path, Scorer] = {}

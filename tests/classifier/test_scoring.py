@@ -9,7 +9,9 @@ import numpy as np
 import pytest
 
 import classifier.scoring as scoring
-from classifier.features import GRAM_WEIGHT, char_grams
+from classifier.features import GRAM_WEIGHT, char_grams, features, split_blocks
+from classifier.model import TRAIN_DIR, load_rows
+from classifier.rules import evaluate, view
 from classifier.scoring import load_scorer
 
 
@@ -59,3 +61,30 @@ def test_gram_block_of_a_huge_name_takes_the_one_tool_path(monkeypatch: pytest.M
     texts = ["^get_user_by_user_id$", "^ab$", "^list_files_and_files$"]
     got = load_scorer()._gram_block(np, texts)
     assert (got.cols.tolist(), got.vals.tolist(), got.lengths.tolist()) == _reference(texts)
+
+
+def _tools() -> list[dict]:
+    rows = [r for p in sorted(TRAIN_DIR.glob("*.jsonl")) for r in load_rows(p)]
+    odd = ["a", "get", "получить_погоду", "🔥delete🔥", "x_y_z_1_2", "GitHub:create_issue",
+           "ｄｅｌｅｔｅ＿ｕｓｅｒ", "mcp__gh__deleteRepoHTTP2", "del\u200bete", "get_user_by_user_id",
+           "list_list_list"]
+    rows += [{"name": n, "description": d, "input_schema": s} for n in odd
+             for d in (None, "", "Deletes the user. Lists é the the user user.")
+             for s in (None, {"properties": {"user_id": {}, "userId": {}, "x": {}}})]
+    return rows
+
+
+def test_flatten_equals_the_features_of_one_tool() -> None:
+    # Each row: the features that the model knows, in the order of ``features``, with their values.
+    scorer = load_scorer()
+    index = scorer._numpy().index
+    views = [view(r["name"], r.get("description"), r.get("input_schema")) for r in _tools()]
+    hits = [evaluate(v, annotations=False) for v in views]
+    flat = scorer._flatten([split_blocks(v, h) for v, h in zip(views, hits, strict=True)])
+    assert len(flat.lengths) == len(views)
+    end = np.cumsum(flat.lengths)
+    for i, (v, h) in enumerate(zip(views, hits, strict=True)):
+        expected = [(index[k], x) for k, x in features(v, h).items() if k in index]
+        got = list(zip(flat.cols[end[i] - flat.lengths[i] : end[i]].tolist(),
+                       flat.vals[end[i] - flat.lengths[i] : end[i]].tolist(), strict=True))
+        assert got == expected, v.name
