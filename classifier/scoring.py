@@ -116,7 +116,9 @@ class Scorer:
             gram_codes = np.array(sorted(grams), dtype=np.uint64)
             gram_cols = np.array([grams[c] for c in sorted(grams)], dtype=np.intp)
             getters = {prefix: items.get for prefix, items in by_prefix.items()}
-            self._arrays = _Arrays(np, names, index, w, push, by_prefix, getters, rank, gram_codes, gram_cols)
+            w_by_class = np.ascontiguousarray(w.T)
+            self._arrays = _Arrays(np, names, index, w, w_by_class, push, by_prefix, getters, rank,
+                                   gram_codes, gram_cols)
         return self._arrays
 
     def score_blocks(self, tools: list[SplitBlocks]) -> tuple[list[list[float]], _Flat]:
@@ -135,14 +137,16 @@ class Scorer:
         a = self._numpy()
         np = a.np
         n = len(tools)
+        if not n:
+            return _Flat(np.zeros(0, dtype=np.intp), np.zeros(0), np.zeros(0, dtype=np.intp))
         unknown = len(a.names)
         no_items = {}.get  # a prefix the model does not know: every item takes the default
         fill = repeat(unknown)  # shared: ``map`` stops at its items, never exhausts it
         slot_rows, slot_cols, slot_vals = [], [], []
         row_length = np.zeros(n, dtype=np.intp)
         before_slot = []  # of each slot: each row's known items in the slots before it
-        for slot, (prefix, weight, normalised) in enumerate(SLOTS):
-            items = [t[slot] for t in tools]
+        by_slot = zip(*tools, strict=True)  # each slot of every tool
+        for slot, ((prefix, weight, normalised), items) in enumerate(zip(SLOTS, by_slot, strict=True)):
             if slot == GRAM_SLOT:
                 grams = self._gram_block(np, items)  # type: ignore[arg-type]
                 cols, vals, lengths = grams.cols, grams.vals, grams.lengths
@@ -215,19 +219,17 @@ class Scorer:
         if not n:
             return []
         # Each row's sum starts with its intercept, then adds its features in order: Python's order.
-        rows = np.repeat(np.arange(n, dtype=np.intp), flat.lengths)
-        first = np.cumsum(flat.lengths + 1) - (flat.lengths + 1)  # where each row's intercept goes
-        feature_slots = np.arange(len(flat.cols), dtype=np.intp) + rows + 1
-        slots = np.repeat(np.arange(n, dtype=np.intp), flat.lengths + 1)
-        weighted = a.w[flat.cols] * flat.vals[:, None]
-        terms = np.empty(len(slots))
-        z = []
-        for k in range(3):
-            terms[first] = self.intercept[k]
-            terms[feature_slots] = weighted[:, k]
-            z.append(np.bincount(slots, weights=terms, minlength=n).tolist())
+        sizes = flat.lengths + 1
+        first = np.cumsum(sizes) - sizes  # where each row's intercept goes
+        slots = np.repeat(np.arange(n, dtype=np.intp), sizes)
+        features = np.ones(len(slots), dtype=bool)
+        features[first] = False
+        terms = np.empty((3, len(slots)))
+        terms[:, first] = np.array(self.intercept)[:, None]
+        terms[:, features] = a.w_by_class[:, flat.cols] * flat.vals
+        z = np.stack([np.bincount(slots, weights=terms[k], minlength=n) for k in range(3)])
         # score()'s softmax, one IEEE operation at a time for all rows (exp: the same math.exp).
-        zz = self.beta * np.array(z)
+        zz = self.beta * z
         top = np.maximum(np.maximum(zz[0], zz[1]), zz[2])
         e = np.fromiter(map(exp, (zz - top).ravel().tolist()), dtype=float, count=3 * n).reshape(3, n)
         return (e / ((e[0] + e[1]) + e[2])).T.tolist()  # type: ignore[no-any-return]
@@ -239,12 +241,12 @@ class Scorer:
         push, the larger name first among equal pushes (``nlargest``'s order, ties included).
         """
         a = self._numpy()
-        np, names, unknown = a.np, a.names, len(a.names)
+        np, names = a.np, a.names
         n = len(labels)
         out: list[list[tuple[str, float]]] = [[] for _ in range(n)]
         rows = np.repeat(np.arange(n, dtype=np.intp), flat.lengths)
         push = flat.vals * a.push.ravel()[flat.cols * 3 + np.array(labels, dtype=np.intp)[rows]]
-        keep = np.flatnonzero((push > 0) & (flat.cols != unknown))
+        keep = np.flatnonzero(push > 0)  # (``flat`` holds only features that the model knows)
         if not len(keep):
             return out
         push, rows, cols = push[keep], rows[keep], flat.cols[keep]  # rows ascending
@@ -272,6 +274,8 @@ class _Arrays(NamedTuple):
     names: list[str]
     index: dict[str, int]
     w: Any
+    #: ``w`` transposed: the weights of each class in a row.
+    w_by_class: Any
     push: Any
     by_prefix: dict[str, dict[str, int]]
     #: ``by_prefix[prefix].get`` of each prefix.
