@@ -94,11 +94,12 @@ def split_blocks(v: ToolView, hits: list[Hit]) -> SplitBlocks:
     """The items of each slot of ``SLOTS`` (``feature_blocks`` before the values and the n-grams)."""
     ws = v.words
     dw = list(filterfalse(_STOP.__contains__, v.text_words[:DESC_WORDS]))
-    if v.text and v.params:
+    params = v.params
+    if v.text and params:
         missing: Collection[str] = _NONE
     else:
         missing = ["no_description"] if not v.text else []
-        if not v.params:
+        if not params:
             missing.append("no_params")
     return (
         dict.fromkeys(v.name_words),
@@ -108,9 +109,9 @@ def split_blocks(v: ToolView, hits: list[Hit]) -> SplitBlocks:
         "^" + "_".join(ws) + "$",
         dict.fromkeys(dw),
         dict.fromkeys(map("_".join, pairwise(dw[:40]))),
-        dict.fromkeys(chain.from_iterable(map(param_words, v.params))),
+        dict.fromkeys(chain.from_iterable(map(param_words, params))) if params else _NONE,
         missing,
-        dict.fromkeys(h.rule.id for h in hits if h.rule.id not in ANNOTATION_RULES),
+        dict.fromkeys([i for h in hits if (i := h.rule.id) not in ANNOTATION_RULES]) if hits else _NONE,
     )
 
 

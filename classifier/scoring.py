@@ -222,14 +222,17 @@ class Scorer:
         sizes = flat.lengths + 1
         first = np.cumsum(sizes) - sizes  # where each row's intercept goes
         slots = np.repeat(np.arange(n, dtype=np.intp), sizes)
-        features = np.ones(len(slots), dtype=bool)
-        features[first] = False
-        terms = np.empty((3, len(slots)))
-        terms[:, first] = np.array(self.intercept)[:, None]
-        terms[:, features] = a.w_by_class[:, flat.cols] * flat.vals
-        z = np.stack([np.bincount(slots, weights=terms[k], minlength=n) for k in range(3)])
+        # Row r's j-th feature goes after the r + 1 intercepts up to its own.
+        features = np.arange(len(flat.cols), dtype=np.intp) + np.repeat(np.arange(1, n + 1), flat.lengths)
+        weighted = a.w_by_class.take(flat.cols, axis=1) * flat.vals
+        terms = np.empty(len(slots))
+        z = []
+        for k in range(3):
+            terms[first] = self.intercept[k]
+            terms[features] = weighted[k]
+            z.append(np.bincount(slots, weights=terms, minlength=n))
         # score()'s softmax, one IEEE operation at a time for all rows (exp: the same math.exp).
-        zz = self.beta * z
+        zz = self.beta * np.stack(z)
         top = np.maximum(np.maximum(zz[0], zz[1]), zz[2])
         e = np.fromiter(map(exp, (zz - top).ravel().tolist()), dtype=float, count=3 * n).reshape(3, n)
         return (e / ((e[0] + e[1]) + e[2])).T.tolist()  # type: ignore[no-any-return]
