@@ -144,7 +144,7 @@ class Scorer:
         fill = repeat(unknown)  # shared: ``map`` stops at its items, never exhausts it
         slot_rows, slot_cols, slot_vals = [], [], []
         row_length = np.zeros(n, dtype=np.intp)
-        before_slot = []  # of each slot: each row's known items in the slots before it
+        places = []  # of each slot: each row's known items in the slots before it, and in it
         by_slot = zip(*tools, strict=True)  # each slot of every tool
         for slot, ((prefix, weight, normalised), items) in enumerate(zip(SLOTS, by_slot, strict=True)):
             if slot == GRAM_SLOT:
@@ -166,15 +166,15 @@ class Scorer:
             slot_rows.append(rows)
             slot_cols.append(cols[known])
             slot_vals.append(vals[known])
-            before_slot.append(row_length.copy())
-            row_length += np.bincount(rows, minlength=n)
+            counts = np.bincount(rows, minlength=n)
+            places.append((row_length.copy(), np.cumsum(counts) - counts))
+            row_length += counts
         row_start = np.cumsum(row_length) - row_length
         total = int(row_length.sum())
         out_cols = np.empty(total, dtype=np.intp)
         out_vals = np.empty(total)
-        for rows, cols, vals, before in zip(slot_rows, slot_cols, slot_vals, before_slot, strict=True):
-            # The j-th item of a row in this slot goes to row_start + before + j.
-            start = np.searchsorted(rows, np.arange(n, dtype=np.intp))  # where each row's items begin
+        for rows, cols, vals, (before, start) in zip(slot_rows, slot_cols, slot_vals, places, strict=True):
+            # The j-th item of a row in this slot (at start + j) goes to row_start + before + j.
             at = (row_start + before - start)[rows] + np.arange(len(rows), dtype=np.intp)
             out_cols[at] = cols
             out_vals[at] = vals
@@ -218,19 +218,20 @@ class Scorer:
         n = len(flat.lengths)
         if not n:
             return []
-        # Each row's sum starts with its intercept, then adds its features in order: Python's order.
-        sizes = flat.lengths + 1
-        first = np.cumsum(sizes) - sizes  # where each row's intercept goes
-        slots = np.repeat(np.arange(n, dtype=np.intp), sizes)
-        # Row r's j-th feature goes after the r + 1 intercepts up to its own.
-        features = np.arange(len(flat.cols), dtype=np.intp) + np.repeat(np.arange(1, n + 1), flat.lengths)
-        weighted = a.w_by_class.take(flat.cols, axis=1) * flat.vals
-        terms = np.empty(len(slots))
+        # Python's order: each row's sum starts with its intercept, then adds its features in turn.
+        # ``bincount`` adds a row's terms in turn to 0.0, so the row's first term becomes intercept +
+        # first feature (0.0 + x is x; the sign of a zero sum is lost by the softmax anyway), and a
+        # row without features takes its intercept.
+        rows = np.repeat(np.arange(n, dtype=np.intp), flat.lengths)
+        has = flat.lengths > 0
+        first = (np.cumsum(flat.lengths) - flat.lengths)[has]  # each row's first feature
+        terms = a.w_by_class.take(flat.cols, axis=1) * flat.vals
         z = []
         for k in range(3):
-            terms[first] = self.intercept[k]
-            terms[features] = weighted[k]
-            z.append(np.bincount(slots, weights=terms, minlength=n))
+            terms[k, first] += self.intercept[k]
+            sums = np.bincount(rows, weights=terms[k], minlength=n)
+            sums[~has] = self.intercept[k]
+            z.append(sums)
         # score()'s softmax, one IEEE operation at a time for all rows (exp: the same math.exp).
         zz = self.beta * np.stack(z)
         top = np.maximum(np.maximum(zz[0], zz[1]), zz[2])
@@ -338,26 +339,28 @@ def _gram_cols(np: Any, a: _Arrays, texts: list[str]) -> tuple[Any, Any]:
         return np.concatenate([r1, r2 + half]), np.concatenate([c1, c2])
     data = np.frombuffer("".join(texts).encode("ascii"), dtype=np.uint8).astype(np.uint64)
     text_start = np.cumsum(lengths) - lengths
-    row_start = np.cumsum(per_row) - per_row
-    codes = np.empty(total, dtype=np.uint64)
-    before = np.zeros(len(texts), dtype=np.intp)  # each row's n-grams of smaller sizes
-    raw = data[:-2] << np.uint64(16) | data[1:-1] << np.uint64(8) | data[2:] if len(data) > 2 else data[:0]
-    for size, count in zip((3, 4, 5), per_size, strict=True):
+    # by_size[i, b]: the n-gram of size 3 + i starting at byte b (with its marker), if any.
+    by_size = np.zeros((3, len(data)), dtype=np.uint64)
+    raw = data[:-2] << np.uint64(16) | data[1:-1] << np.uint64(8) | data[2:]
+    for i, size in enumerate((3, 4, 5)):
         if size > 3:
             raw = raw[:-1] << np.uint64(8) | data[size - 1 :]
-        # Row r's n-grams start at bytes text_start[r] + j and go to row_start[r] + before[r] + j.
-        within = np.arange(int(count.sum()), dtype=np.intp) - np.repeat(np.cumsum(count) - count, count)
-        codes[np.repeat(row_start + before, count) + within] = (
-            raw[np.repeat(text_start, count) + within] | np.uint64(size << (8 * size))
-        )
-        before += count
+        by_size[i, : len(raw)] = raw | np.uint64(size << (8 * size))
+    # The n-grams of row r and size 3 + i start at bytes text_start[r] + j: gathered row by row, size
+    # by size (``char_grams`` order), from by_size.ravel()[i * len(data) + text_start[r] + j].
+    count = np.stack(per_size, axis=1).ravel()
+    source = (text_start[:, None] + np.arange(3) * len(data)).ravel()
+    codes = by_size.ravel()[
+        np.repeat(source - (np.cumsum(count) - count), count) + np.arange(total, dtype=np.intp)
+    ]
     rows = np.repeat(np.arange(len(texts), dtype=np.intp), per_row)
     keys = np.sort(codes << np.uint64(shift) | np.arange(total, dtype=np.uint64))
     at = (keys & np.uint64((1 << shift) - 1)).astype(np.intp)
     code = keys >> np.uint64(shift)
     first = np.empty(total, dtype=bool)
     first[0] = True
-    first[1:] = (code[1:] != code[:-1]) | (rows[at[1:]] != rows[at[:-1]])
+    row = rows[at]
+    first[1:] = (code[1:] != code[:-1]) | (row[1:] != row[:-1])
     at, code = at[first], code[first]
     unknown = len(a.names)
     cols = np.full(total, unknown, dtype=np.intp)

@@ -12,7 +12,7 @@ import classifier.scoring as scoring
 from classifier.features import GRAM_WEIGHT, char_grams, features, split_blocks
 from classifier.model import TRAIN_DIR, load_rows
 from classifier.rules import evaluate, view
-from classifier.scoring import load_scorer
+from classifier.scoring import Scorer, load_scorer
 
 
 def _names(count: int, seed: int) -> list[str]:
@@ -88,3 +88,24 @@ def test_flatten_equals_the_features_of_one_tool() -> None:
         got = list(zip(flat.cols[end[i] - flat.lengths[i] : end[i]].tolist(),
                        flat.vals[end[i] - flat.lengths[i] : end[i]].tolist(), strict=True))
         assert got == expected, v.name
+
+
+@pytest.mark.parametrize("small", [False, True])
+def test_score_blocks_equals_score_bit_for_bit(small: bool) -> None:
+    # A small model knows few features: many rows have none, and their sums are the intercepts.
+    scorer = load_scorer()
+    if small:
+        keep = {"n:get", "v:delete", "d:file", "c:^ge", "x:no_params", "r:R101"}
+        weights = {k: w for k, w in scorer.weights.items() if k in keep or k.startswith("q:list_")}
+        scorer = Scorer.from_artifact(
+            {"labels": scorer.labels, "intercept": scorer.intercept, "beta": scorer.beta, "weights": weights}
+        )
+    views = [view(r["name"], r.get("description"), r.get("input_schema")) for r in _tools()]
+    hits = [evaluate(v, annotations=False) for v in views]
+    probs, flat = scorer.score_blocks([split_blocks(v, h) for v, h in zip(views, hits, strict=True)])
+    labels = [i % 3 for i in range(len(views))]
+    tops = scorer.top_many(flat, labels, 3)
+    for v, h, p, label, top in zip(views, hits, probs, labels, tops, strict=True):
+        one, matched = scorer.score(features(v, h))
+        assert p == one, v.name
+        assert top == Scorer.top_features(matched, label, 3), v.name
