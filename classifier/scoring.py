@@ -365,8 +365,13 @@ def _gram_cols(np: Any, a: _Arrays, texts: list[str]) -> tuple[Any, Any]:
     unknown = len(a.names)
     cols = np.full(total, unknown, dtype=np.intp)
     if len(a.gram_codes):
-        found = np.searchsorted(a.gram_codes, code).clip(max=len(a.gram_codes) - 1)
-        cols[at] = np.where(a.gram_codes[found] == code, a.gram_cols[found], unknown)
+        # Many names share n-grams: each distinct code is looked up once.
+        new = np.empty(len(code), dtype=bool)
+        new[0] = True
+        new[1:] = code[1:] != code[:-1]
+        distinct = code[new]
+        found = np.searchsorted(a.gram_codes, distinct).clip(max=len(a.gram_codes) - 1)
+        cols[at] = np.where(a.gram_codes[found] == distinct, a.gram_cols[found], unknown)[np.cumsum(new) - 1]
     keep = np.zeros(total, dtype=bool)
     keep[at] = True
     return rows[keep], cols[keep]
