@@ -18,12 +18,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from heapq import nlargest
 from itertools import chain, repeat
-from math import exp, sqrt
+from math import exp
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final, NamedTuple
 
 from classifier.errors import ClassifierError
-from classifier.features import GRAM_SLOT, GRAM_WEIGHT, SLOTS, char_grams
+from classifier.features import GRAM_SLOT, SLOTS, char_grams
 
 if TYPE_CHECKING:
     from classifier.features import SplitBlocks
@@ -148,24 +148,21 @@ class Scorer:
         by_slot = zip(*tools, strict=True)  # each slot of every tool
         for slot, ((prefix, weight, normalised), items) in enumerate(zip(SLOTS, by_slot, strict=True)):
             if slot == GRAM_SLOT:
-                grams = self._gram_block(np, items)  # type: ignore[arg-type]
-                cols, vals, lengths = grams.cols, grams.vals, grams.lengths
-                rows = np.repeat(np.arange(n, dtype=np.intp), lengths)
+                rows, cols, lengths = self._gram_items(np, items)  # type: ignore[arg-type]
             else:
                 lengths = np.fromiter(map(len, items), dtype=np.intp, count=n)
                 get = a.getters.get(prefix, no_items)
                 cols = np.fromiter(map(get, chain.from_iterable(items), fill), dtype=np.intp,
                                    count=int(lengths.sum()))
                 rows = np.repeat(np.arange(n, dtype=np.intp), lengths)
-                if normalised:  # (a row without items has no value to take)
-                    vals = (weight / np.sqrt(np.maximum(lengths, 1).astype(float)))[rows]
-                else:
-                    vals = np.full(len(rows), weight)
             known = cols != unknown
             rows = rows[known]
             slot_rows.append(rows)
             slot_cols.append(cols[known])
-            slot_vals.append(vals[known])
+            if normalised:  # (a row without items has no value to take)
+                slot_vals.append((weight / np.sqrt(np.maximum(lengths, 1).astype(float)))[rows])
+            else:
+                slot_vals.append(np.full(len(rows), weight))
             counts = np.bincount(rows, minlength=n)
             places.append((row_length.copy(), np.cumsum(counts) - counts))
             row_length += counts
@@ -180,37 +177,35 @@ class Scorer:
             out_vals[at] = vals
         return _Flat(out_cols, out_vals, row_length)
 
-    def _gram_block(self, np: Any, texts: list[str]) -> _Flat:
-        """The ``c:`` block of every row: the texts' 3-, 4- and 5-grams, each n in turn, in order of
-        first occurrence, ``GRAM_WEIGHT / sqrt(count)`` each (``features.feature_blocks``).
+    def _gram_items(self, np: Any, texts: list[str]) -> tuple[Any, Any, Any]:
+        """The ``c:`` block of every row: the texts' distinct 3-, 4- and 5-grams, each n in turn, in
+        order of first occurrence (``features.feature_blocks``), as (row, column) of each, rows
+        ascending, and the number of each row's n-grams.
 
         ASCII texts are read as bytes, an n-gram as an integer (its bytes after a marker of n), and
         looked up in the model's sorted n-gram codes; other texts take the path of one tool.
         """
         a = self._numpy()
         longest = (1 << _POSITION_BITS) // 3
-        plain = [i for i, t in enumerate(texts) if t.isascii() and len(t) < longest]
-        rows, cols = _gram_cols(np, a, [texts[i] for i in plain])
-        rows = np.array(plain, dtype=np.intp)[rows] if len(plain) < len(texts) else rows
-        counts = np.bincount(rows, minlength=len(texts))
-        vals = GRAM_WEIGHT / np.sqrt(counts[rows].astype(float))
         other = [i for i, t in enumerate(texts) if not t.isascii() or len(t) >= longest]
-        if other:  # rare: a name with letters outside ASCII, or a huge one
+        if not other:
+            rows, cols = _gram_cols(np, a, texts)
+        else:  # rare: a name with letters outside ASCII, or a huge one
+            plain = sorted(set(range(len(texts))).difference(other))
+            rows, cols = _gram_cols(np, a, [texts[i] for i in plain])
+            rows = np.array(plain, dtype=np.intp)[rows]
             vocab = a.by_prefix.get("c:", {})
             more_rows: list[int] = []
             more_cols: list[int] = []
-            more_vals: list[float] = []
             for i in other:
                 items = dict.fromkeys(char_grams(texts[i]))
                 more_rows += [i] * len(items)
                 more_cols.extend(map(vocab.get, items, repeat(len(a.names))))
-                more_vals += [GRAM_WEIGHT / sqrt(len(items))] * len(items)
             rows = np.concatenate([rows, np.array(more_rows, dtype=np.intp)])
             cols = np.concatenate([cols, np.array(more_cols, dtype=np.intp)])
-            vals = np.concatenate([vals, np.array(more_vals, dtype=float)])
             order = np.argsort(rows, kind="stable")
-            rows, cols, vals = rows[order], cols[order], vals[order]
-        return _Flat(cols.astype(np.intp), vals, np.bincount(rows, minlength=len(texts)).astype(np.intp))
+            rows, cols = rows[order], cols[order]
+        return rows, cols, np.bincount(rows, minlength=len(texts))
 
     def _probs(self, flat: _Flat) -> list[list[float]]:
         a = self._numpy()

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import random
-from math import sqrt
 
 import numpy as np
 import pytest
 
 import classifier.scoring as scoring
-from classifier.features import GRAM_WEIGHT, char_grams, features, split_blocks
+from classifier.features import char_grams, features, split_blocks
 from classifier.model import TRAIN_DIR, load_rows
 from classifier.rules import evaluate, view
 from classifier.scoring import Scorer, load_scorer
@@ -29,38 +28,35 @@ def _names(count: int, seed: int) -> list[str]:
     return [*out, "", "a", "ab", "abc", "^aaaaaaaaaaaa$", "^ab_ab_ab_ab$", "^ü_get$"]
 
 
-def _reference(texts: list[str]) -> tuple[list[int], list[float], list[int]]:
+def _reference(texts: list[str]) -> tuple[list[int], list[int], list[int]]:
     a = load_scorer()._numpy()
     vocab = a.by_prefix["c:"]
+    rows: list[int] = []
     cols: list[int] = []
-    vals: list[float] = []
     lengths: list[int] = []
-    for t in texts:
+    for i, t in enumerate(texts):
         items = dict.fromkeys(char_grams(t))
+        rows += [i] * len(items)
         cols += [vocab.get(g, len(a.names)) for g in items]
-        vals += [GRAM_WEIGHT / sqrt(len(items))] * len(items) if items else []
         lengths.append(len(items))
-    return cols, vals, lengths
+    return rows, cols, lengths
 
 
 @pytest.mark.parametrize("position_bits", [21, 7])
-def test_gram_block_equals_one_tool_path(monkeypatch: pytest.MonkeyPatch, position_bits: int) -> None:
+def test_gram_items_equal_the_one_tool_path(monkeypatch: pytest.MonkeyPatch, position_bits: int) -> None:
     # Few position bits: the texts are halved again and again before their n-grams are sorted, and
     # the longest take the path of one tool.
     monkeypatch.setattr(scoring, "_POSITION_BITS", position_bits)
     texts = _names(600, seed=position_bits)
-    got = load_scorer()._gram_block(np, texts)
-    cols, vals, lengths = _reference(texts)
-    assert got.cols.tolist() == cols
-    assert got.vals.tolist() == vals
-    assert got.lengths.tolist() == lengths
+    got = load_scorer()._gram_items(np, texts)
+    assert tuple(x.tolist() for x in got) == _reference(texts)
 
 
-def test_gram_block_of_a_huge_name_takes_the_one_tool_path(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_gram_items_of_a_huge_name_take_the_one_tool_path(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(scoring, "_POSITION_BITS", 5)  # texts of 10 characters or more
     texts = ["^get_user_by_user_id$", "^ab$", "^list_files_and_files$"]
-    got = load_scorer()._gram_block(np, texts)
-    assert (got.cols.tolist(), got.vals.tolist(), got.lengths.tolist()) == _reference(texts)
+    got = load_scorer()._gram_items(np, texts)
+    assert tuple(x.tolist() for x in got) == _reference(texts)
 
 
 def _tools() -> list[dict]:
