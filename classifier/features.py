@@ -94,6 +94,10 @@ def split_blocks(v: ToolView, hits: list[Hit]) -> SplitBlocks:
     """The items of each slot of ``SLOTS`` (``feature_blocks`` before the values and the n-grams)."""
     ws = v.words
     dw = list(filterfalse(_STOP.__contains__, v.text_words[:DESC_WORDS]))
+    d = dict.fromkeys(dw)
+    bigrams = map("_".join, pairwise(dw[:40]))
+    # Words hold no "_": distinct words make distinct bigrams, and then need no deduplication.
+    q = list(bigrams) if len(d) == len(dw) else dict.fromkeys(bigrams)
     params = v.params
     if v.text and params:
         missing: Collection[str] = _NONE
@@ -107,8 +111,8 @@ def split_blocks(v: ToolView, hits: list[Hit]) -> SplitBlocks:
         (ws[-1],) if ws else _NONE,
         dict.fromkeys(map("_".join, pairwise(ws))),
         "^" + "_".join(ws) + "$",
-        dict.fromkeys(dw),
-        dict.fromkeys(map("_".join, pairwise(dw[:40]))),
+        d,
+        q,
         dict.fromkeys(chain.from_iterable(map(param_words, params))) if params else _NONE,
         missing,
         dict.fromkeys([i for h in hits if (i := h.rule.id) not in ANNOTATION_RULES]) if hits else _NONE,
