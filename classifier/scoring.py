@@ -187,10 +187,10 @@ class Scorer:
         """
         a = self._numpy()
         longest = (1 << _POSITION_BITS) // 3
-        other = [i for i, t in enumerate(texts) if not t.isascii() or len(t) >= longest]
-        if not other:
+        if "".join(texts).isascii() and max(map(len, texts), default=0) < longest:
             rows, cols = _gram_cols(np, a, texts)
         else:  # rare: a name with letters outside ASCII, or a huge one
+            other = [i for i, t in enumerate(texts) if not t.isascii() or len(t) >= longest]
             plain = sorted(set(range(len(texts))).difference(other))
             rows, cols = _gram_cols(np, a, [texts[i] for i in plain])
             rows = np.array(plain, dtype=np.intp)[rows]
