@@ -256,11 +256,17 @@ class Scorer:
         segment = np.repeat(np.arange(len(present), dtype=np.intp), present)
         for _ in range(k):
             best = np.maximum.reduceat(push, starts)
-            is_best = (push == best[segment]) & (push > 0)
-            best_rank = np.maximum.reduceat(np.where(is_best, rank, -1), starts)
-            chosen = np.flatnonzero(is_best & (rank == best_rank[segment]))
+            chosen = np.flatnonzero(push == best[segment])
+            chosen = chosen[push[chosen] > 0]
             if not len(chosen):
                 break
+            segments = segment[chosen]
+            new = np.empty(len(chosen), dtype=bool)
+            new[:1] = True
+            new[1:] = segments[1:] != segments[:-1]
+            if not new.all():  # equal largest pushes in a row (rare): the larger name
+                ranks = rank[chosen]
+                chosen = chosen[ranks == np.maximum.reduceat(ranks, np.flatnonzero(new))[np.cumsum(new) - 1]]
             taken = zip(rows[chosen].tolist(), cols[chosen].tolist(), push[chosen].tolist(), strict=True)
             for r, c, p in taken:
                 out[r].append((names[c], p))
