@@ -20,8 +20,8 @@ from typing import Final
 
 from classifier.rules import ANNOTATION_RULES, Hit, ToolView, param_words
 
-__all__ = ["DESC_WORDS", "GRAM_WEIGHT", "Block", "SplitBlocks", "char_grams", "feature_blocks", "features",
-           "split_blocks"]
+__all__ = ["DESC_WORDS", "GRAM_SLOT", "GRAM_WEIGHT", "SLOTS", "Block", "SplitBlocks", "char_grams",
+           "feature_blocks", "features", "split_blocks"]
 
 #: Description words used for features (the rules read up to ``tokens.MAX_TEXT`` characters).
 DESC_WORDS: Final = 120
@@ -37,13 +37,27 @@ GRAM_WEIGHT: Final = 0.8
 #: Features sharing a prefix and a value: ``(prefix, distinct items in order, value of each)``.
 #: Feature ``prefix + item`` has that value; the order is the order of the feature dict.
 Block = tuple[str, Collection[str], float]
-#: A tool's blocks with the ``c:`` block left out: the blocks before it, the text its n-grams
-#: come from, the blocks after it (batch scoring takes the n-grams of many names at once).
-SplitBlocks = tuple[list[Block], str, list[Block]]
-
-
-def _normalised(prefix: str, items: dict[str, None], weight: float = 1.0) -> list[Block]:
-    return [(prefix, items, weight / sqrt(len(items)))] if items else []
+#: The blocks of every tool, in order: prefix, weight, and whether the weight is divided by the
+#: square root of the number of items (``L2``-normalised) or is the value of every item.
+SLOTS: Final = (
+    ("n:", 1.0, True),
+    ("v:", 1.0, False),
+    ("e:", 0.5, False),
+    ("b:", 0.7, True),
+    ("c:", GRAM_WEIGHT, True),
+    ("d:", 1.0, True),
+    ("q:", 0.6, True),
+    ("p:", 0.7, True),
+    ("x:", 1.0, False),
+    ("r:", 1.0, False),
+)
+#: The slot of the ``c:`` block, whose items are the n-grams of a text (``char_grams``).
+GRAM_SLOT: Final = 4
+#: A tool's distinct items of each slot of ``SLOTS`` (an empty block has none), except in the
+#: ``c:`` slot the text its n-grams come from (batch scoring takes the n-grams of many names at
+#: once).
+SplitBlocks = tuple[Collection[str], Collection[str], Collection[str], Collection[str], str, Collection[str],
+                    Collection[str], Collection[str], Collection[str], Collection[str]]
 
 
 def char_grams(text: str) -> list[str]:
@@ -64,32 +78,45 @@ def feature_blocks(v: ToolView, hits: list[Hit]) -> list[Block]:
     Items are deduplicated in order of first occurrence (not in set order), so that the order of
     the features, and with it the order of the model's sums, is the same in every process.
     """
-    before, gram_text, after = split_blocks(v, hits)
-    return before + _normalised("c:", dict.fromkeys(char_grams(gram_text)), GRAM_WEIGHT) + after
+    out = []
+    for (prefix, weight, normalised), items in zip(SLOTS, split_blocks(v, hits), strict=True):
+        if prefix == "c:":
+            items = dict.fromkeys(char_grams(items))  # type: ignore[arg-type]
+        if items:
+            out.append((prefix, items, weight / sqrt(len(items)) if normalised else weight))
+    return out
+
+
+_NONE: Final = ()
 
 
 def split_blocks(v: ToolView, hits: list[Hit]) -> SplitBlocks:
-    """``feature_blocks`` without the ``c:`` block, which comes from the returned text's n-grams."""
+    """The items of each slot of ``SLOTS`` (``feature_blocks`` before the values and the n-grams)."""
     ws = v.words
-    before = _normalised("n:", dict.fromkeys(v.name_words))
-    if ws:
-        before.append(("v:", [ws[v.lead]], 1.0))
-        before.append(("e:", [ws[-1]], 0.5))
-    before += _normalised("b:", dict.fromkeys(map("_".join, pairwise(ws))), 0.7)
-    gram_text = "^" + "_".join(ws) + "$"
     dw = list(filterfalse(_STOP.__contains__, v.text_words[:DESC_WORDS]))
-    after = _normalised("d:", dict.fromkeys(dw))
-    after += _normalised("q:", dict.fromkeys(map("_".join, pairwise(dw[:40]))), 0.6)
-    after += _normalised("p:", dict.fromkeys(chain.from_iterable(map(param_words, v.params))), 0.7)
-    if not v.text or not v.params:
+    d = dict.fromkeys(dw)
+    bigrams = map("_".join, pairwise(dw[:40]))
+    # Words hold no "_": distinct words make distinct bigrams, and then need no deduplication.
+    q = list(bigrams) if len(d) == len(dw) else dict.fromkeys(bigrams)
+    params = v.params
+    if v.text and params:
+        missing: Collection[str] = _NONE
+    else:
         missing = ["no_description"] if not v.text else []
-        if not v.params:
+        if not params:
             missing.append("no_params")
-        after.append(("x:", missing, 1.0))
-    rule_ids = dict.fromkeys(h.rule.id for h in hits if h.rule.id not in ANNOTATION_RULES)
-    if rule_ids:
-        after.append(("r:", list(rule_ids), 1.0))
-    return before, gram_text, after
+    return (
+        dict.fromkeys(v.name_words),
+        (ws[v.lead],) if ws else _NONE,
+        (ws[-1],) if ws else _NONE,
+        dict.fromkeys(map("_".join, pairwise(ws))),
+        "^" + "_".join(ws) + "$",
+        d,
+        q,
+        dict.fromkeys(chain.from_iterable(map(param_words, params))) if params else _NONE,
+        missing,
+        dict.fromkeys([i for h in hits if (i := h.rule.id) not in ANNOTATION_RULES]) if hits else _NONE,
+    )
 
 
 def features(v: ToolView, hits: list[Hit]) -> dict[str, float]:

@@ -17,13 +17,13 @@ import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from heapq import nlargest
-from itertools import repeat
-from math import exp, sqrt
+from itertools import chain, repeat
+from math import exp
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final, NamedTuple
 
 from classifier.errors import ClassifierError
-from classifier.features import GRAM_WEIGHT, char_grams
+from classifier.features import GRAM_SLOT, SLOTS, char_grams
 
 if TYPE_CHECKING:
     from classifier.features import SplitBlocks
@@ -116,84 +116,96 @@ class Scorer:
             gram_codes = np.array(sorted(grams), dtype=np.uint64)
             gram_cols = np.array([grams[c] for c in sorted(grams)], dtype=np.intp)
             getters = {prefix: items.get for prefix, items in by_prefix.items()}
-            self._arrays = _Arrays(np, names, index, w, push, by_prefix, getters, rank, gram_codes, gram_cols)
+            w_by_class = np.ascontiguousarray(w.T)
+            self._arrays = _Arrays(np, names, index, w, w_by_class, push, by_prefix, getters, rank,
+                                   gram_codes, gram_cols)
         return self._arrays
-
-    def _flatten_outer(self, tools: list[SplitBlocks]) -> tuple[_Flat, Any]:
-        """The blocks before and after the ``c:`` block of every tool, one tool after another
-        (columns, values, lengths), and how many of each tool's items come before it."""
-        a = self._numpy()
-        np = a.np
-        getters = a.getters
-        unknown = {}.get  # an unknown prefix: every item takes the default, the zero row
-        fill = repeat(len(a.names))  # shared: ``map`` stops at its items, never exhausts it
-        cols: list[int] = []
-        values: list[float] = []
-        sizes: list[int] = []
-        heads: list[int] = []
-        ends: list[int] = []
-        extend, add_value, add_size = cols.extend, values.append, sizes.append
-        for before, _, after in tools:
-            for prefix, items, value in before:
-                extend(map(getters.get(prefix, unknown), items, fill))
-                add_value(value)
-                add_size(len(items))
-            heads.append(len(cols))
-            for prefix, items, value in after:
-                extend(map(getters.get(prefix, unknown), items, fill))
-                add_value(value)
-                add_size(len(items))
-            ends.append(len(cols))
-        vals = np.repeat(np.array(values, dtype=float), np.array(sizes, dtype=np.intp))
-        cols_array = np.fromiter(cols, dtype=np.intp, count=len(cols))
-        end = np.array(ends, dtype=np.intp)
-        lengths = np.diff(end, prepend=0)
-        return _Flat(cols_array, vals, lengths), np.array(heads, dtype=np.intp) - (end - lengths)
 
     def score_blocks(self, tools: list[SplitBlocks]) -> tuple[list[list[float]], _Flat]:
         """``score(features(...))[0]`` of every tool given as blocks (``features.split_blocks``), as
         one sparse product: the same sums in the same order, without building each feature's
         name, and the names' n-grams all at once. Also returns the flattened features, for
         ``top_many``."""
-        np = self._numpy().np
-        outer, heads = self._flatten_outer(tools)
-        grams = self._gram_block(np, [t[1] for t in tools])
-        flat = _around(np, outer, heads, grams)
+        flat = self._flatten(tools)
         return self._probs(flat), flat
 
-    def _gram_block(self, np: Any, texts: list[str]) -> _Flat:
-        """The ``c:`` block of every row: the texts' 3-, 4- and 5-grams, each n in turn, in order of
-        first occurrence, ``GRAM_WEIGHT / sqrt(count)`` each (``features.feature_blocks``).
+    def _flatten(self, tools: list[SplitBlocks]) -> _Flat:
+        """The features of every tool that the model knows, one tool after another, in the order of
+        ``features``: slot by slot, each slot's items of all tools looked up at once, then put in
+        place (a feature the model does not know adds nothing to a sum, exactly: it is left out).
+        """
+        a = self._numpy()
+        np = a.np
+        n = len(tools)
+        if not n:
+            return _Flat(np.zeros(0, dtype=np.intp), np.zeros(0), np.zeros(0, dtype=np.intp))
+        unknown = len(a.names)
+        no_items = {}.get  # a prefix the model does not know: every item takes the default
+        fill = repeat(unknown)  # shared: ``map`` stops at its items, never exhausts it
+        slot_rows, slot_cols, slot_vals = [], [], []
+        row_length = np.zeros(n, dtype=np.intp)
+        places = []  # of each slot: each row's known items in the slots before it, and in it
+        by_slot = zip(*tools, strict=True)  # each slot of every tool
+        for slot, ((prefix, weight, normalised), items) in enumerate(zip(SLOTS, by_slot, strict=True)):
+            if slot == GRAM_SLOT:
+                rows, cols, lengths = self._gram_items(np, items)  # type: ignore[arg-type]
+            else:
+                lengths = np.fromiter(map(len, items), dtype=np.intp, count=n)
+                get = a.getters.get(prefix, no_items)
+                cols = np.fromiter(map(get, chain.from_iterable(items), fill), dtype=np.intp,
+                                   count=int(lengths.sum()))
+                rows = np.repeat(np.arange(n, dtype=np.intp), lengths)
+            known = cols != unknown
+            rows = rows[known]
+            slot_rows.append(rows)
+            slot_cols.append(cols[known])
+            if normalised:  # (a row without items has no value to take)
+                slot_vals.append((weight / np.sqrt(np.maximum(lengths, 1).astype(float)))[rows])
+            else:
+                slot_vals.append(np.full(len(rows), weight))
+            counts = np.bincount(rows, minlength=n)
+            places.append((row_length.copy(), np.cumsum(counts) - counts))
+            row_length += counts
+        row_start = np.cumsum(row_length) - row_length
+        total = int(row_length.sum())
+        out_cols = np.empty(total, dtype=np.intp)
+        out_vals = np.empty(total)
+        for rows, cols, vals, (before, start) in zip(slot_rows, slot_cols, slot_vals, places, strict=True):
+            # The j-th item of a row in this slot (at start + j) goes to row_start + before + j.
+            at = (row_start + before - start)[rows] + np.arange(len(rows), dtype=np.intp)
+            out_cols[at] = cols
+            out_vals[at] = vals
+        return _Flat(out_cols, out_vals, row_length)
+
+    def _gram_items(self, np: Any, texts: list[str]) -> tuple[Any, Any, Any]:
+        """The ``c:`` block of every row: the texts' distinct 3-, 4- and 5-grams, each n in turn, in
+        order of first occurrence (``features.feature_blocks``), as (row, column) of each, rows
+        ascending, and the number of each row's n-grams.
 
         ASCII texts are read as bytes, an n-gram as an integer (its bytes after a marker of n), and
         looked up in the model's sorted n-gram codes; other texts take the path of one tool.
         """
         a = self._numpy()
-        plain = [i for i, t in enumerate(texts) if t.isascii()]
-        rows, codes = _gram_codes(np, [texts[i] for i in plain])
-        rows = np.array(plain, dtype=np.intp)[rows] if len(rows) else rows
-        found = np.searchsorted(a.gram_codes, codes).clip(max=max(len(a.gram_codes) - 1, 0))
-        known = a.gram_codes[found] == codes if len(a.gram_codes) else np.zeros(len(codes), dtype=bool)
-        cols = np.where(known, a.gram_cols[found] if len(a.gram_cols) else 0, len(a.names))
-        counts = np.bincount(rows, minlength=len(texts))
-        vals = GRAM_WEIGHT / np.sqrt(counts[rows].astype(float))
-        other = [i for i, t in enumerate(texts) if not t.isascii()]
-        if other:  # rare: a name with letters outside ASCII
+        longest = (1 << _POSITION_BITS) // 3
+        if "".join(texts).isascii() and max(map(len, texts), default=0) < longest:
+            rows, cols = _gram_cols(np, a, texts)
+        else:  # rare: a name with letters outside ASCII, or a huge one
+            other = [i for i, t in enumerate(texts) if not t.isascii() or len(t) >= longest]
+            plain = sorted(set(range(len(texts))).difference(other))
+            rows, cols = _gram_cols(np, a, [texts[i] for i in plain])
+            rows = np.array(plain, dtype=np.intp)[rows]
             vocab = a.by_prefix.get("c:", {})
             more_rows: list[int] = []
             more_cols: list[int] = []
-            more_vals: list[float] = []
             for i in other:
                 items = dict.fromkeys(char_grams(texts[i]))
                 more_rows += [i] * len(items)
                 more_cols.extend(map(vocab.get, items, repeat(len(a.names))))
-                more_vals += [GRAM_WEIGHT / sqrt(len(items))] * len(items)
             rows = np.concatenate([rows, np.array(more_rows, dtype=np.intp)])
             cols = np.concatenate([cols, np.array(more_cols, dtype=np.intp)])
-            vals = np.concatenate([vals, np.array(more_vals, dtype=float)])
             order = np.argsort(rows, kind="stable")
-            rows, cols, vals = rows[order], cols[order], vals[order]
-        return _Flat(cols.astype(np.intp), vals, np.bincount(rows, minlength=len(texts)).astype(np.intp))
+            rows, cols = rows[order], cols[order]
+        return rows, cols, np.bincount(rows, minlength=len(texts))
 
     def _probs(self, flat: _Flat) -> list[list[float]]:
         a = self._numpy()
@@ -201,20 +213,22 @@ class Scorer:
         n = len(flat.lengths)
         if not n:
             return []
-        # Each row's sum starts with its intercept, then adds its features in order: Python's order.
+        # Python's order: each row's sum starts with its intercept, then adds its features in turn.
+        # ``bincount`` adds a row's terms in turn to 0.0, so the row's first term becomes intercept +
+        # first feature (0.0 + x is x; the sign of a zero sum is lost by the softmax anyway), and a
+        # row without features takes its intercept.
         rows = np.repeat(np.arange(n, dtype=np.intp), flat.lengths)
-        first = np.cumsum(flat.lengths + 1) - (flat.lengths + 1)  # where each row's intercept goes
-        feature_slots = np.arange(len(flat.cols), dtype=np.intp) + rows + 1
-        slots = np.repeat(np.arange(n, dtype=np.intp), flat.lengths + 1)
-        weighted = a.w[flat.cols] * flat.vals[:, None]
-        terms = np.empty(len(slots))
+        has = flat.lengths > 0
+        first = (np.cumsum(flat.lengths) - flat.lengths)[has]  # each row's first feature
+        terms = a.w_by_class.take(flat.cols, axis=1) * flat.vals
         z = []
         for k in range(3):
-            terms[first] = self.intercept[k]
-            terms[feature_slots] = weighted[:, k]
-            z.append(np.bincount(slots, weights=terms, minlength=n).tolist())
+            terms[k, first] += self.intercept[k]
+            sums = np.bincount(rows, weights=terms[k], minlength=n)
+            sums[~has] = self.intercept[k]
+            z.append(sums)
         # score()'s softmax, one IEEE operation at a time for all rows (exp: the same math.exp).
-        zz = self.beta * np.array(z)
+        zz = self.beta * np.stack(z)
         top = np.maximum(np.maximum(zz[0], zz[1]), zz[2])
         e = np.fromiter(map(exp, (zz - top).ravel().tolist()), dtype=float, count=3 * n).reshape(3, n)
         return (e / ((e[0] + e[1]) + e[2])).T.tolist()  # type: ignore[no-any-return]
@@ -226,12 +240,12 @@ class Scorer:
         push, the larger name first among equal pushes (``nlargest``'s order, ties included).
         """
         a = self._numpy()
-        np, names, unknown = a.np, a.names, len(a.names)
+        np, names = a.np, a.names
         n = len(labels)
         out: list[list[tuple[str, float]]] = [[] for _ in range(n)]
         rows = np.repeat(np.arange(n, dtype=np.intp), flat.lengths)
         push = flat.vals * a.push.ravel()[flat.cols * 3 + np.array(labels, dtype=np.intp)[rows]]
-        keep = np.flatnonzero((push > 0) & (flat.cols != unknown))
+        keep = np.flatnonzero(push > 0)  # (``flat`` holds only features that the model knows)
         if not len(keep):
             return out
         push, rows, cols = push[keep], rows[keep], flat.cols[keep]  # rows ascending
@@ -242,11 +256,17 @@ class Scorer:
         segment = np.repeat(np.arange(len(present), dtype=np.intp), present)
         for _ in range(k):
             best = np.maximum.reduceat(push, starts)
-            is_best = (push == best[segment]) & (push > 0)
-            best_rank = np.maximum.reduceat(np.where(is_best, rank, -1), starts)
-            chosen = np.flatnonzero(is_best & (rank == best_rank[segment]))
+            chosen = np.flatnonzero(push == best[segment])
+            chosen = chosen[push[chosen] > 0]
             if not len(chosen):
                 break
+            segments = segment[chosen]
+            new = np.empty(len(chosen), dtype=bool)
+            new[:1] = True
+            new[1:] = segments[1:] != segments[:-1]
+            if not new.all():  # equal largest pushes in a row (rare): the larger name
+                ranks = rank[chosen]
+                chosen = chosen[ranks == np.maximum.reduceat(ranks, np.flatnonzero(new))[np.cumsum(new) - 1]]
             taken = zip(rows[chosen].tolist(), cols[chosen].tolist(), push[chosen].tolist(), strict=True)
             for r, c, p in taken:
                 out[r].append((names[c], p))
@@ -259,6 +279,8 @@ class _Arrays(NamedTuple):
     names: list[str]
     index: dict[str, int]
     w: Any
+    #: ``w`` transposed: the weights of each class in a row.
+    w_by_class: Any
     push: Any
     by_prefix: dict[str, dict[str, int]]
     #: ``by_prefix[prefix].get`` of each prefix.
@@ -290,56 +312,70 @@ def _gram_code(gram: str) -> int:
     return code
 
 
-def _gram_codes(np: Any, texts: list[str]) -> tuple[Any, Any]:
-    """(row, code) of every distinct n-gram of each ASCII text, in ``char_grams`` order of first
-    occurrence: row by row, the 3-grams by position, then the 4-grams, then the 5-grams."""
-    if not texts:
-        return np.zeros(0, dtype=np.intp), np.zeros(0, dtype=np.uint64)
-    data = np.frombuffer("".join(texts).encode("ascii"), dtype=np.uint8).astype(np.uint64)
+#: Codes stay below 2**43, so (code, position) fits in one 64-bit integer while positions fit 21 bits
+#: (a text with more n-grams, about 3 a character, takes the path of one tool).
+_POSITION_BITS = 21
+
+
+def _gram_cols(np: Any, a: _Arrays, texts: list[str]) -> tuple[Any, Any]:
+    """(row, model column) of every distinct n-gram of each ASCII text, in ``char_grams`` order of
+    first occurrence: row by row, the 3-grams by position, then the 4-grams, then the 5-grams.
+    An n-gram the model does not know has column ``len(a.names)``.
+
+    The n-grams are put straight into that order, then sorted once as ``code, position`` (one
+    integer each): an n-gram is the first of its row when the one before it in that order has
+    another code or lies in an earlier row; the sorted codes are looked up in the model's.
+    """
     lengths = np.fromiter(map(len, texts), dtype=np.intp, count=len(texts))
-    row_of = np.repeat(np.arange(len(texts), dtype=np.intp), lengths)  # of each byte
-    end_of = np.repeat(np.cumsum(lengths), lengths)  # where the byte's text ends
-    all_rows, all_codes = [], []
-    # The n-grams starting at every byte, built on contiguous slices; then those inside one text.
+    per_size = [np.maximum(lengths - (size - 1), 0) for size in (3, 4, 5)]
+    per_row = per_size[0] + per_size[1] + per_size[2]
+    total = int(per_row.sum())
+    if not total:
+        return np.zeros(0, dtype=np.intp), np.zeros(0, dtype=np.intp)
+    shift = total.bit_length()
+    if shift > _POSITION_BITS:  # too many n-grams for one sort: halve the texts
+        half = len(texts) // 2
+        r1, c1 = _gram_cols(np, a, texts[:half])
+        r2, c2 = _gram_cols(np, a, texts[half:])
+        return np.concatenate([r1, r2 + half]), np.concatenate([c1, c2])
+    data = np.frombuffer("".join(texts).encode("ascii"), dtype=np.uint8).astype(np.uint64)
+    text_start = np.cumsum(lengths) - lengths
+    # by_size[i, b]: the n-gram of size 3 + i starting at byte b (with its marker), if any.
+    by_size = np.zeros((3, len(data)), dtype=np.uint64)
     raw = data[:-2] << np.uint64(16) | data[1:-1] << np.uint64(8) | data[2:]
-    for size in (3, 4, 5):
+    for i, size in enumerate((3, 4, 5)):
         if size > 3:
             raw = raw[:-1] << np.uint64(8) | data[size - 1 :]
-        starts = np.arange(len(raw), dtype=np.intp)
-        inside = starts + size <= end_of[: len(raw)]
-        all_rows.append(row_of[: len(raw)][inside])
-        all_codes.append(raw[inside] | np.uint64(size << (8 * size)))
-    rows = np.concatenate(all_rows)
-    codes = np.concatenate(all_codes)
-    order = np.argsort(rows, kind="stable")  # each row: its 3-grams, 4-grams, 5-grams in turn
-    rows, codes = rows[order], codes[order]
-    # Codes stay below 2**43: the row above them makes every (row, n-gram) pair one integer.
-    _, first = np.unique((rows.astype(np.uint64) << np.uint64(43)) | codes, return_index=True)
-    first.sort()
-    return rows[first], codes[first]
-
-
-def _around(np: Any, outer: _Flat, head: Any, inner: _Flat) -> _Flat:
-    """Each row of ``outer`` with the same row of ``inner`` put in after its first ``head`` items."""
-    lengths = outer.lengths + inner.lengths
-    cols = np.empty(int(lengths.sum()), dtype=np.intp)
-    vals = np.empty(len(cols))
-    starts = np.cumsum(lengths) - lengths  # where each row begins
-    n = len(lengths)
-    rows = np.repeat(np.arange(n, dtype=np.intp), outer.lengths)
-    within = np.arange(len(outer.cols), dtype=np.intp) - np.repeat(np.cumsum(outer.lengths) - outer.lengths,
-                                                                    outer.lengths)
-    # Items of outer at or past ``head`` move on by the row's inner length.
-    at = starts[rows] + within + np.where(within >= head[rows], inner.lengths[rows], 0)
-    cols[at] = outer.cols
-    vals[at] = outer.vals
-    rows = np.repeat(np.arange(n, dtype=np.intp), inner.lengths)
-    within = np.arange(len(inner.cols), dtype=np.intp) - np.repeat(np.cumsum(inner.lengths) - inner.lengths,
-                                                                    inner.lengths)
-    at = starts[rows] + head[rows] + within
-    cols[at] = inner.cols
-    vals[at] = inner.vals
-    return _Flat(cols, vals, lengths)
+        by_size[i, : len(raw)] = raw | np.uint64(size << (8 * size))
+    # The n-grams of row r and size 3 + i start at bytes text_start[r] + j: gathered row by row, size
+    # by size (``char_grams`` order), from by_size.ravel()[i * len(data) + text_start[r] + j].
+    count = np.stack(per_size, axis=1).ravel()
+    source = (text_start[:, None] + np.arange(3) * len(data)).ravel()
+    codes = by_size.ravel()[
+        np.repeat(source - (np.cumsum(count) - count), count) + np.arange(total, dtype=np.intp)
+    ]
+    rows = np.repeat(np.arange(len(texts), dtype=np.intp), per_row)
+    keys = np.sort(codes << np.uint64(shift) | np.arange(total, dtype=np.uint64))
+    at = (keys & np.uint64((1 << shift) - 1)).astype(np.intp)
+    code = keys >> np.uint64(shift)
+    first = np.empty(total, dtype=bool)
+    first[0] = True
+    row = rows[at]
+    first[1:] = (code[1:] != code[:-1]) | (row[1:] != row[:-1])
+    at, code = at[first], code[first]
+    unknown = len(a.names)
+    cols = np.full(total, unknown, dtype=np.intp)
+    if len(a.gram_codes):
+        # Many names share n-grams: each distinct code is looked up once.
+        new = np.empty(len(code), dtype=bool)
+        new[0] = True
+        new[1:] = code[1:] != code[:-1]
+        distinct = code[new]
+        found = np.searchsorted(a.gram_codes, distinct).clip(max=len(a.gram_codes) - 1)
+        cols[at] = np.where(a.gram_codes[found] == distinct, a.gram_cols[found], unknown)[np.cumsum(new) - 1]
+    keep = np.zeros(total, dtype=bool)
+    keep[at] = True
+    return rows[keep], cols[keep]
 
 
 _CACHE: dict[Path, Scorer] = {}
