@@ -13,7 +13,7 @@ from typing import Any, Final, TextIO
 
 from classifier.classify import check_tool, classify_many, gc_paused, mcp_annotations, processes_for
 from classifier.errors import InvalidInput
-from classifier.forking import map_forked, split
+from classifier.forking import deal, interleave, map_forked
 from classifier.rules import DESTRUCTIVE, LABELS, READ, severity
 from classifier.scoring import Scorer
 
@@ -56,28 +56,35 @@ def classify_jsonl(
 
     A bad line raises ``InvalidInput`` naming its line number, after the lines before it have
     been written (and flushed). Blank lines are skipped. Lines are read ``CHUNK_LINES`` at a
-    time; a long chunk is split over ``workers`` processes (default: one per CPU) that parse,
-    classify and render their part, so the output is the same as one process gives.
+    time; a long chunk is dealt round-robin over ``workers`` processes (default: one per CPU)
+    that parse, classify and render their part, so the output is the same as one process gives.
     """
     numbered = ((lineno, line) for lineno, line in enumerate(lines, 1) if line.strip())
     render = partial(_render, ignore=ignore_annotations, scorer=scorer)
     n = 0
     while chunk := list(islice(numbered, CHUNK_LINES)):
-        parts = split(chunk, processes_for(len(chunk), workers, scorer))
-        for text, count, error in map_forked(render, parts):
-            out.write(text)
-            n += count
-            if error is not None:
-                out.flush()
-                raise error
+        parts = deal(chunk, processes_for(len(chunk), workers, scorer))
+        rendered = map_forked(render, parts)
+        # Part k renders the chunk's lines k, k + len(parts), ... up to its first bad line: the
+        # output stops at the earliest line some part could not render.
+        stop, error = len(chunk), None
+        for k, (done, part_error) in enumerate(rendered):
+            if part_error is not None and k + len(done) * len(parts) < stop:
+                stop, error = k + len(done) * len(parts), part_error
+        out.write("".join(interleave([done[: len(range(k, stop, len(parts)))]
+                                      for k, (done, _) in enumerate(rendered)])))
+        n += stop
+        if error is not None:
+            out.flush()
+            raise error
     return n
 
 
 @gc_paused()
 def _render(
     part: Sequence[tuple[int, str]], *, ignore: bool, scorer: Scorer | None
-) -> tuple[str, int, InvalidInput | None]:
-    """The output lines of ``part`` up to its first bad line, their count, and that line's error."""
+) -> tuple[list[str], InvalidInput | None]:
+    """The output lines of ``part`` up to its first bad line, and that line's error."""
     objs: list[dict[str, Any]] = []
     error = None
     for lineno, line in part:
@@ -99,7 +106,7 @@ def _render(
             mcp_annotations=mcp_annotations(c.label),
         )
         text.append(_ENCODE(obj) + "\n")
-    return "".join(text), len(objs), error
+    return text, error
 
 
 def read_jsonl(lines: Iterable[str]) -> list[dict[str, Any]]:

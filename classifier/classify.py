@@ -24,7 +24,7 @@ from typing import Any, Final
 from classifier.errors import InvalidInput
 from classifier.features import SplitBlocks, features, split_blocks
 from classifier.flags import find_flags
-from classifier.forking import can_fork, map_forked, split
+from classifier.forking import can_fork, deal, interleave, map_forked
 from classifier.rules import (
     ANNOTATION_RULES,
     DESTRUCTIVE,
@@ -308,7 +308,7 @@ def _prepare_workers() -> None:
 
 
 def _classify_forked(items: list[Mapping[str, Any]], ignore: bool, n_workers: int) -> list[Classification]:
-    """The batch in ``n_workers`` parts, the first here and the others in forked children
+    """The batch dealt into ``n_workers`` parts, the first here and the others in forked children
     (``classifier.forking``); children send back plain tuples. The first bad part is reported."""
     scorer = load_scorer()
 
@@ -316,4 +316,10 @@ def _classify_forked(items: list[Mapping[str, Any]], ignore: bool, n_workers: in
         got = _classify_serial(tools, ignore, scorer)
         return [(c.label, c.confidence, c.rationale, c.flags) for c in got]
 
-    return [Classification(*r) for got in map_forked(part, split(items, n_workers)) for r in got]
+    try:
+        got = map_forked(part, deal(items, n_workers))
+    except InvalidInput:
+        for t in items:  # the first bad tool in input order, whichever part met one first
+            check_tool(t.get("name"), t.get("description"), t.get("input_schema"), t.get("annotations"))
+        raise
+    return [Classification(*r) for r in interleave(got)]

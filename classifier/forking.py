@@ -17,7 +17,7 @@ from typing import Any, TypeVar
 
 from classifier.errors import ClassifierError
 
-__all__ = ["can_fork", "map_forked", "split"]
+__all__ = ["can_fork", "deal", "interleave", "map_forked"]
 
 P = TypeVar("P")
 R = TypeVar("R")
@@ -29,11 +29,21 @@ def can_fork() -> bool:
     return hasattr(os, "fork") and threading.active_count() == 1
 
 
-def split(items: Sequence[P], parts: int) -> list[Sequence[P]]:
-    """``items`` in ``parts`` consecutive slices of nearly equal length (none empty unless ``items`` is)."""
+def deal(items: Sequence[P], parts: int) -> list[Sequence[P]]:
+    """``items`` dealt round-robin into ``parts`` parts (none empty unless ``items`` is): part k
+    holds items k, k + parts, k + 2 * parts, ... Unlike consecutive slices, this gives each
+    process a fair share of the costly items when they cluster (one server's long
+    descriptions, a file sorted by source). ``interleave`` puts results back in order."""
     parts = max(1, min(parts, len(items)))
-    bounds = [len(items) * k // parts for k in range(parts + 1)]
-    return [items[bounds[k] : bounds[k + 1]] for k in range(parts)]
+    return [items[k::parts] for k in range(parts)]
+
+
+def interleave(results: Sequence[Sequence[R]]) -> list[R]:
+    """The inverse of ``deal``: the results of the dealt parts, one per item, in item order."""
+    out: list[R] = [None] * sum(map(len, results))  # type: ignore[list-item]  # every slot is filled below
+    for k, part in enumerate(results):
+        out[k :: len(results)] = part
+    return out
 
 
 def map_forked(fn: Callable[[P], R], parts: Sequence[P]) -> list[R]:

@@ -116,6 +116,17 @@ def test_parallel_batch_bad_line_in_any_part_writes_every_line_before_it(bad_at:
         os.waitpid(-1, os.WNOHANG)  # every forked child was reaped
 
 
+def test_parallel_batch_with_bad_lines_in_two_parts_stops_at_the_earliest() -> None:
+    # Dealt round-robin over two processes: line index 9 is the second's, 14 the first's.
+    lines = _lines(2400)
+    lines[14] = "{oops"
+    lines[9] = '{"name": ""}'
+    out = io.StringIO()
+    with pytest.raises(InvalidInput, match=r"^line 10: tool name is empty"):
+        classify_jsonl(lines, out, workers=2)
+    assert [json.loads(x)["n"] for x in out.getvalue().splitlines()] == list(range(9))
+
+
 def test_batch_reads_in_chunks_and_numbers_lines_across_them(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(batch, "CHUNK_LINES", 7)
     lines = _lines(30)

@@ -144,6 +144,15 @@ def test_classify_many_in_parallel_raises_a_bad_tool_and_leaves_no_child(bad_at:
         os.waitpid(-1, os.WNOHANG)  # every forked child was reaped
 
 
+def test_classify_many_in_parallel_raises_the_first_bad_tool_in_input_order() -> None:
+    # Dealt round-robin, tool 3 goes to the second process and tool 10 to the first.
+    tools: list[dict[str, object]] = [{"name": f"get_item_{i}"} for i in range(4000)]
+    tools[3] = {"name": "get_x", "description": 7}
+    tools[10] = {"name": " "}
+    with pytest.raises(InvalidInput, match="description must be a string"):
+        classify_many(tools, workers=2)
+
+
 def test_batch_scoring_equals_one_by_one_bit_for_bit() -> None:
     # classify_many scores with numpy in one pass; classify in plain Python: same sums, same order.
     rows = [r for p in sorted(TRAIN_DIR.glob("*.jsonl"))[:6] for r in load_rows(p)]

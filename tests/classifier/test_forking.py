@@ -8,7 +8,7 @@ import threading
 import pytest
 
 from classifier.errors import ClassifierError
-from classifier.forking import can_fork, map_forked, split
+from classifier.forking import can_fork, deal, interleave, map_forked
 
 
 @pytest.fixture
@@ -22,16 +22,21 @@ def _no_child_left() -> None:
         os.waitpid(-1, os.WNOHANG)
 
 
-def test_split_keeps_order_and_balances() -> None:
-    parts = split(list(range(10)), 3)
-    assert [list(p) for p in parts] == [[0, 1, 2], [3, 4, 5], [6, 7, 8, 9]]
-    assert split([1], 4) == [[1]]
-    assert split([], 2) == [[]]
+def test_deal_goes_round_robin_and_interleave_puts_results_back_in_order() -> None:
+    parts = deal(list(range(10)), 3)
+    assert [list(p) for p in parts] == [[0, 3, 6, 9], [1, 4, 7], [2, 5, 8]]
+    assert interleave([[x * 10 for x in p] for p in parts]) == [x * 10 for x in range(10)]
+    assert deal([1], 4) == [[1]]
+    assert deal([], 2) == [[]]
+    assert interleave([[]]) == []
+    for n in range(1, 12):
+        for k in range(1, 5):
+            assert interleave(deal(list(range(n)), k)) == list(range(n))
 
 
 def test_parts_after_the_first_run_in_other_processes_and_come_back_in_order(forking: None) -> None:
-    got = map_forked(lambda part: (os.getpid(), [x * x for x in part]), split(list(range(9)), 3))
-    assert [squares for _, squares in got] == [[0, 1, 4], [9, 16, 25], [36, 49, 64]]
+    got = map_forked(lambda part: (os.getpid(), [x * x for x in part]), deal(list(range(9)), 3))
+    assert [squares for _, squares in got] == [[0, 9, 36], [1, 16, 49], [4, 25, 64]]
     pids = [pid for pid, _ in got]
     assert pids[0] == os.getpid() and len(set(pids)) == 3
     _no_child_left()
@@ -46,12 +51,12 @@ def _fail_in(bad: set[int]):  # type: ignore[no-untyped-def]
     return fn
 
 
-@pytest.mark.parametrize(("bad", "first"), [({0}, 0), ({4}, 3), ({4, 7}, 3), ({7}, 6)])
+@pytest.mark.parametrize(("bad", "first"), [({0}, 0), ({4}, 1), ({5, 7}, 1), ({8}, 2)])
 def test_the_first_failing_part_is_raised_and_every_child_reaped(
     bad: set[int], first: int, forking: None
 ) -> None:
     with pytest.raises(ValueError, match=f"starting at {first}$"):
-        map_forked(_fail_in(bad), split(list(range(9)), 3))
+        map_forked(_fail_in(bad), deal(list(range(9)), 3))
     _no_child_left()
 
 
@@ -62,7 +67,7 @@ def test_a_child_that_dies_without_results_is_an_error(forking: None) -> None:
         return part
 
     with pytest.raises(ClassifierError, match="without its results"):
-        map_forked(fn, split(list(range(4)), 2))
+        map_forked(fn, deal(list(range(4)), 2))
     _no_child_left()
 
 
@@ -72,7 +77,7 @@ def test_with_another_thread_running_nothing_forks() -> None:
     thread.start()
     try:
         assert not can_fork()
-        got = map_forked(lambda part: os.getpid(), split(list(range(6)), 3))
+        got = map_forked(lambda part: os.getpid(), deal(list(range(6)), 3))
         assert got == [os.getpid()] * 3
     finally:
         stop.set()
