@@ -1,12 +1,13 @@
 """Classifier speed: batch throughput and a cold `mcpcat classify NAME` against `import sklearn`.
 
-    python bench/classifier_speed.py [--runs 5] [--workers N]
+    python bench/classifier_speed.py [--runs 5] [--workers N] [--cli-tools 100000]
 
 Batch: every project training row (plus the corpus when ../shared is present), names made
 distinct so that nothing is served from a cache, classified by ``classify_many`` after the
 model is loaded (``--workers`` processes, default one per CPU). Command line: the same tools
 as a JSONL file through ``mcpcat classify --input F --output G``, the whole command timed
-(start-up, parsing, writing). Cold start: medians of wall-clock times of fresh processes.
+(start-up, parsing, writing), and again for ``--cli-tools`` tools, where the start-up of about
+half a second weighs less. Cold start: medians of wall-clock times of fresh processes.
 """
 
 from __future__ import annotations
@@ -78,15 +79,18 @@ def main() -> None:
     ap.add_argument("--runs", type=int, default=5)
     ap.add_argument("--tools", type=int, default=20000)
     ap.add_argument("--workers", type=int, default=None, help="batch processes (default: one per CPU)")
+    ap.add_argument("--cli-tools", type=int, default=100_000, help="tools of the long command-line run")
     args = ap.parse_args()
     rate = batch_rate(args.tools, args.runs, args.workers)
     cli = cli_rate(args.tools, args.runs)
+    cli_long = cli_rate(args.cli_tools, args.runs)
     one = [str(MCPCAT), "classify", "fetch_playback_progress", "--db", "sqlite:///nonexistent.db"]
     single = cold(one, args.runs)
     sk = cold([sys.executable, "-c", "import sklearn"], args.runs)
     result = {
         "batch_tools_per_second": round(rate),
         "cli_batch_tools_per_second": round(cli),
+        f"cli_batch_{args.cli_tools}_tools_per_second": round(cli_long),
         "cold_mcpcat_classify_s": round(single, 3),
         "cold_import_sklearn_s": round(sk, 3),
         "ratio": round(single / sk, 3),
