@@ -146,16 +146,16 @@ def _decide(probs: list[float], hits: list[Hit], matched: list[Matched]) -> Clas
 
 
 def _label(probs: list[float], hits: list[Hit]) -> tuple[str, float, list[dict[str, str]]]:
-    p = dict(zip(LABELS, probs, strict=True))
-    if p[DESTRUCTIVE] >= DESTRUCTIVE_AT:
-        label = DESTRUCTIVE
-    elif p[READ] >= READ_AT:
-        label = READ
+    p_read, p_write, p_destructive = probs  # in LABELS order
+    if p_destructive >= DESTRUCTIVE_AT:
+        label, confidence = DESTRUCTIVE, p_destructive
+    elif p_read >= READ_AT:
+        label, confidence = READ, p_read
     else:
-        label = WRITE
-    confidence = p[label] if label != WRITE else p[WRITE] + min(p[READ], p[DESTRUCTIVE])
+        label, confidence = WRITE, p_write + min(p_read, p_destructive)
     if not hits:
         return label, confidence, []
+    p = {READ: p_read, WRITE: p_write, DESTRUCTIVE: p_destructive}
 
     floor = None
     declared = None
