@@ -268,6 +268,7 @@ _EXEC_FILE_SCREENS: Final = ScreenGroup((_EXEC_SCREEN, _FILE_SCREEN))
 #: A description read whole for capabilities too: both groups' screens, with one first test.
 _DESCRIPTION_SCREENS: Final = ScreenGroup((*_TEXT_SCREENS.screens, *_EXEC_FILE_SCREENS.screens))
 _TEXT_COUNT: Final = len(_TEXT_SCREENS.screens)
+_TEXT_BITS: Final = (1 << _TEXT_COUNT) - 1
 _NET_SCREEN: Final = Screen(_NET_TEXT)
 _MONEY_SCREEN: Final = Screen(_MONEY)
 _ON_BEHALF_SCREEN: Final = Screen(_ON_BEHALF)
@@ -298,12 +299,6 @@ def find_flags(
     What a caller has computed already saves work: ``name_words``, ``split_name(name)``;
     ``description_words``, the set of alphanumeric runs of ``description.lower()``.
     """
-    found: dict[str, dict[str, str]] = {}
-
-    def add(flag_id: str, evidence: str) -> None:
-        if flag_id not in found:
-            found[flag_id] = FLAGS_BY_ID[flag_id].make(evidence)
-
     name = name if isinstance(name, str) else ""
     description = description if isinstance(description, str) else None
     names: list[str] = []
@@ -313,11 +308,82 @@ def find_flags(
     title = None
     if type(annotations) is dict or (annotations is not None and _is_mapping(annotations)):
         title = annotations.get("title")
+    joined = "".join(names)  # plain printable ASCII when each name is
+    if name.isascii() and name.isprintable() and joined.isascii() and joined.isprintable():
+        head = _quiet_texts(description or "", description_words, params, title)
+        if head is not None:  # the common case: only the capability checks can find anything
+            scan, head_bits = head
+            if _CAP_WORDS.isdisjoint(name_words if name_words is not None else split_name(name)) and \
+                    _CAP_PARAMS.isdisjoint(map(str.lower, names)) and not head_bits:
+                return []
+            return _capabilities_only(name, name_words, scan, names, head_bits)
+    return _find_all(name, description, names, params, title, name_words, description_words)
+
+
+def _quiet_texts(
+    description: str, words: set[str] | None, params: list[tuple[str | None, str, str]], title: object
+) -> tuple[ScreenText, int] | None:
+    """The description's screened text and its capability screen bits (``_EXEC_FILE_SCREENS``' order),
+    when no text of the tool can give a finding but capabilities: each is ASCII (no Unicode
+    finding, its own skeleton), short enough to read whole, passes no instruction screen and holds
+    no blob; None otherwise (``_find_all`` then reads every text)."""
+    if not description.isascii() or len(description) > _CAPABILITY_HEAD:
+        return None
+    scan = ScreenText(description, folded=(description.lower(), words)) if words is not None and description \
+        else ScreenText(description)
+    bits = _DESCRIPTION_SCREENS.passing(scan)
+    if bits & _TEXT_BITS or _may_hold_blob(description):
+        return None
+    for _, _, text in params:
+        if not _quiet(text):
+            return None
+    if isinstance(title, str) and title and not _quiet(title):
+        return None
+    return scan, bits >> _TEXT_COUNT
+
+
+def _capabilities_only(
+    name: str, name_words: list[str] | None, head: ScreenText, names: list[str], head_bits: int
+) -> list[dict[str, str]]:
+    """The findings of ``_check_capabilities`` alone (``head_bits``: ``_EXEC_FILE_SCREENS``' bits)."""
+    found: dict[str, dict[str, str]] = {}
+
+    def add(flag_id: str, evidence: str) -> None:
+        if flag_id not in found:
+            found[flag_id] = FLAGS_BY_ID[flag_id].make(evidence)
+
+    pset = set(map(str.lower, names))
+    pset.discard("")
+    _check_capabilities(name, name_words, head, pset, add, [bool(head_bits & 1), bool(head_bits & 2)])
+    return list(found.values())  # all low, added in id order: sorted
+
+
+def _quiet(text: str) -> bool:
+    """True when reading ``text`` (a parameter's or the title) can find nothing (``_quiet_texts``)."""
+    return (text.isascii() and len(text) <= SCAN_LIMIT and not _may_hold_blob(text)
+            and not _TEXT_SCREENS.passing(ScreenText(text)))
+
+
+def _find_all(
+    name: str,
+    description: str | None,
+    names: list[str],
+    params: list[tuple[str | None, str, str]],
+    title: object,
+    name_words: list[str] | None,
+    description_words: set[str] | None,
+) -> list[dict[str, str]]:
+    """``find_flags`` reading every text: the reference that its quick answer must equal."""
+    found: dict[str, dict[str, str]] = {}
+
+    def add(flag_id: str, evidence: str) -> None:
+        if flag_id not in found:
+            found[flag_id] = FLAGS_BY_ID[flag_id].make(evidence)
 
     # check_name and check_text have nothing to say about plain printable ASCII: not called for it.
     if not (name.isascii() and name.isprintable()):
         check_name(name, "name", add)
-    joined = "".join(names)  # plain printable ASCII when each name is
+    joined = "".join(names)
     if not (joined.isascii() and joined.isprintable()):
         for key in names:
             if key and not (key.isascii() and key.isprintable()):
@@ -613,10 +679,7 @@ def _printable(data: bytes) -> str | None:
 def _check_encoded(text: str, where: str, add: Any) -> None:
     # A blob holds no whitespace and what borders it is whitespace or not of its alphabet: the
     # patterns find the same blobs, in the same order, in the long whitespace-free stretches alone.
-    if len(text) < _BLOB_MIN:
-        return
-    # Each non-ASCII character as "?", not a space: a stretch stays as long (or grows, at a space).
-    if _BLOB_RUN not in text.encode("ascii", "replace").translate(_ASCII_NON_SPACE_BYTES):
+    if not _may_hold_blob(text):
         return  # the common case, found without splitting the text
     stretches = [s for s in text.split() if len(s) >= _BLOB_MIN]
     if not stretches:
@@ -641,6 +704,13 @@ def _check_encoded(text: str, where: str, add: Any) -> None:
             continue
         plain = _printable(bytes.fromhex(digits))
         _report_blob("hex", blob, plain, _HEX_OPAQUE if not blob.startswith("\\x") else 0, where, add)
+
+
+def _may_hold_blob(text: str) -> bool:
+    """False when ``text`` has no whitespace-free stretch of ``_BLOB_MIN`` characters (then no blob)."""
+    # Each non-ASCII character as "?", not a space: a stretch stays as long (or grows, at a space).
+    return len(text) >= _BLOB_MIN and _BLOB_RUN in text.encode("ascii", "replace").translate(
+        _ASCII_NON_SPACE_BYTES)
 
 
 def _report_blob(kind: str, blob: str, plain: str | None, opaque: int, where: str, add: Any) -> None:

@@ -610,6 +610,30 @@ class ScreenGroup:
         self._ready = True
         return True
 
+    def passing(self, text: ScreenText) -> int:
+        """``may_match_all`` as bits (screen ``i``: ``1 << i``); 0, the common answer, is found quickest."""
+        if not (self._ready or self._prepare()):
+            return sum(1 << i for i, s in enumerate(self.screens) if s.may_match(text))
+        if self._ignore_case:
+            screened, words = text.folded, text.folded_words
+        else:
+            screened, words = text.text, text.words
+        if words is None or screened is None:
+            screened, words = text.view(self._ignore_case)
+        keyed = 0  # the screens whose first test the text passes: the others fail
+        word_bits = self._word_bits
+        for w in self._key_words.intersection(words):
+            keyed |= word_bits[w]
+        for sub in filter(screened.__contains__, self._key_subs):
+            keyed |= self._sub_bits[sub]
+        if not keyed:
+            return 0
+        out = 0
+        for bit, test in self._bits:
+            if keyed & bit and test.passes(screened, words):
+                out |= bit
+        return out
+
     def may_match_all(self, text: ScreenText) -> list[bool]:
         """``[s.may_match(text) for s in self.screens]``."""
         if not (self._ready or self._prepare()):
