@@ -333,7 +333,7 @@ def test_the_quick_answer_is_the_full_reading() -> None:
     """``find_flags`` answers a tool whose texts can only give capabilities without ``_find_all``:
     the same findings, for every training and poisoned tool and for variants of them (a title, a
     parameter text, an instruction or a blob moved into one, Unicode, the description's words)."""
-    from classifier.flags import _find_all, _schema_texts
+    from classifier.flags import _find_all, _quiet_texts, _schema_texts
     from classifier.model import TRAIN_DIR
     from classifier.screen import prepare_all, words_of
     from classifier.tokens import split_name
@@ -363,5 +363,6 @@ def test_the_quick_answer_is_the_full_reading() -> None:
         want = _find_all(name if isinstance(name, str) else "", description if isinstance(description, str)
                          else None, names, params, title, name_words, words)
         assert got == want, (name, description)
-        quick += not any(f["severity"] != "low" for f in want)
-    assert quick > len(tools) // 2
+        text = description if isinstance(description, str) else ""
+        quick += _quiet_texts(text, words, params, title) is not None
+    assert len(tools) // 4 < quick < len(tools) * 3 // 4
