@@ -308,38 +308,36 @@ def find_flags(
     title = None
     if type(annotations) is dict or (annotations is not None and _is_mapping(annotations)):
         title = annotations.get("title")
-    joined = "".join(names)  # plain printable ASCII when each name is
-    if name.isascii() and name.isprintable() and joined.isascii() and joined.isprintable():
-        head = _quiet_texts(description or "", description_words, params, title)
-        if head is not None:  # the common case: only the capability checks can find anything
-            scan, head_bits = head
-            if _CAP_WORDS.isdisjoint(name_words if name_words is not None else split_name(name)) and \
-                    _CAP_PARAMS.isdisjoint(map(str.lower, names)) and not head_bits:
+    # The description read whole for capabilities too (the common case): screened once, for both paths.
+    described: tuple[ScreenText, int] | None = None
+    if description is not None and description.isascii() and len(description) <= _CAPABILITY_HEAD:
+        scan = (ScreenText(description, folded=(description.lower(), description_words))
+                if description_words is not None and description else ScreenText(description))
+        bits = _DESCRIPTION_SCREENS.passing(scan)
+        described = scan, bits
+        joined = "".join(names)  # plain printable ASCII when each name is
+        if not bits & _TEXT_BITS and name.isascii() and name.isprintable() and joined.isascii() \
+                and joined.isprintable() and _quiet_texts(description, params, title):
+            # The common case: only the capability checks can find anything.
+            if name_words is None:
+                name_words = split_name(name)
+            if not bits and _CAP_WORDS.isdisjoint(name_words) and _CAP_PARAMS.isdisjoint(
+                    map(str.lower, names)):
                 return []
-            return _capabilities_only(name, name_words, scan, names, head_bits)
-    return _find_all(name, description, names, params, title, name_words, description_words)
+            return _capabilities_only(name, name_words, scan, names, bits >> _TEXT_COUNT)
+    return _find_all(name, description, names, params, title, name_words, description_words, described)
 
 
-def _quiet_texts(
-    description: str, words: set[str] | None, params: list[tuple[str | None, str, str]], title: object
-) -> tuple[ScreenText, int] | None:
-    """The description's screened text and its capability screen bits (``_EXEC_FILE_SCREENS``' order),
-    when no text of the tool can give a finding but capabilities: each is ASCII (no Unicode
-    finding, its own skeleton), short enough to read whole, passes no instruction screen and holds
-    no blob; None otherwise (``_find_all`` then reads every text)."""
-    if not description.isascii() or len(description) > _CAPABILITY_HEAD:
-        return None
-    scan = ScreenText(description, folded=(description.lower(), words)) if words is not None and description \
-        else ScreenText(description)
-    bits = _DESCRIPTION_SCREENS.passing(scan)
-    if bits & _TEXT_BITS or _may_hold_blob(description):
-        return None
+def _quiet_texts(description: str, params: list[tuple[str | None, str, str]], title: object) -> bool:
+    """True when no text of the tool can give a finding, given an ASCII description short enough
+    for the capability checks that passes no instruction screen: it holds no blob, and each
+    other text is ``_quiet``; False otherwise (``_find_all`` then reads every text)."""
+    if _may_hold_blob(description):
+        return False
     for _, _, text in params:
         if not _quiet(text):
-            return None
-    if isinstance(title, str) and title and not _quiet(title):
-        return None
-    return scan, bits >> _TEXT_COUNT
+            return False
+    return not (isinstance(title, str) and title and not _quiet(title))
 
 
 def _capabilities_only(
@@ -372,8 +370,12 @@ def _find_all(
     title: object,
     name_words: list[str] | None,
     description_words: set[str] | None,
+    described: tuple[ScreenText, int] | None = None,
 ) -> list[dict[str, str]]:
-    """``find_flags`` reading every text: the reference that its quick answer must equal."""
+    """``find_flags`` reading every text: the reference that its quick answer must equal.
+
+    ``described``: the description's ``ScreenText`` and ``_DESCRIPTION_SCREENS.passing`` bits, when
+    known (an ASCII description read whole for capabilities too)."""
     found: dict[str, dict[str, str]] = {}
 
     def add(flag_id: str, evidence: str) -> None:
@@ -402,6 +404,13 @@ def _find_all(
             add("F109", f"{where} has {len(text):,} characters; instructions scanned in the first and "
                         f"last {SCAN_LIMIT // 2:,}")
         for window in (text,) if 0 < len(text) <= SCAN_LIMIT else _windows(text):
+            if i == 0 and described is not None:
+                scan, bits = described
+                mays = [bool(bits & 1 << k) for k in range(len(_DESCRIPTION_SCREENS.screens))]
+                head = scan  # the whole description: the capability checks read the same text
+                _check_instructions(scan, where, add, param=param, mays=mays[:_TEXT_COUNT])
+                head_mays = mays[_TEXT_COUNT:]
+                continue
             if i == 0 and description_words is not None and window.isascii() and window is text:
                 scan = ScreenText(window, folded=(window.lower(), description_words))
             else:
