@@ -772,7 +772,9 @@ def _check_capabilities(
         add("F153", _cap_evidence(name, pset & _CRED_PARAMS))
     pays = wset & _PAY_WORDS and (wset - _PAY_UNSURE or _MONEY_SCREEN.search(head))
     sends = wset & _SEND_WORDS
-    if pays or (sends and _MONEY_SCREEN.search(ScreenText(head.text[:500]))):
+    # The head's first 500 characters: the head itself when no longer (its words known already).
+    first = head if len(head.text) <= 500 else ScreenText(head.text[:500])
+    if pays or (sends and _MONEY_SCREEN.search(first)):
         add("F154", _cap_evidence(name, set()))
     as_user = words and words[0] in _AS_USER_VERBS and _ON_BEHALF_SCREEN.search(head)
     if (wset & _MSG_VERBS and wset & _MSG_OBJECTS) or as_user:
