@@ -487,7 +487,11 @@ def starts(pattern: re.Pattern[str]) -> re.Pattern[str] | None:
     when they are not known. No match of ``pattern`` starts before the first of them, and none
     at all where there is none."""
     found = start_strings(pattern)
-    return None if found is None else re.compile("|".join(map(re.escape, found)))
+    return None if found is None else _strings_pattern(found)
+
+
+def _strings_pattern(strings: tuple[str, ...]) -> re.Pattern[str]:
+    return re.compile("|".join(map(re.escape, strings)))
 
 
 def start_strings(pattern: re.Pattern[str]) -> tuple[str, ...] | None:
@@ -792,8 +796,8 @@ class Branches:
         if any(parser.parse(b.pattern, b.flags).getwidth()[0] < 1 for b in branches):
             branches = ()
         self._branches = branches
-        self._starts = tuple(map(starts, branches))
         self._strings = tuple(map(start_strings, branches))
+        self._starts = tuple(None if s is None else _strings_pattern(s) for s in self._strings)
         self._group = ScreenGroup(Screen(b) for b in branches) if branches else None
         for screen in self._group.screens if self._group is not None else ():
             screen.prepare()
