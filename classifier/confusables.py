@@ -287,6 +287,8 @@ def _check_homoglyph_words(text: str, where: str, add: Add, *, name_check: bool)
         while end < len(text) and end - m.end() < 64 and (text[end].isalpha()):
             end += 1
         pos = end
+        if end - start < 2:
+            continue  # a lone character (a dash, an emoji): no word of two letters
         word = strip_invisible(text[start:end])
         if not name_check and _ASCII_LETTER.search(word) is None:
             continue  # Greek or Russian prose: only Latin words mixed with lookalikes count

@@ -268,6 +268,7 @@ _EXEC_FILE_SCREENS: Final = ScreenGroup((_EXEC_SCREEN, _FILE_SCREEN))
 #: A description read whole for capabilities too: both groups' screens, with one first test.
 _DESCRIPTION_SCREENS: Final = ScreenGroup((*_TEXT_SCREENS.screens, *_EXEC_FILE_SCREENS.screens))
 _TEXT_COUNT: Final = len(_TEXT_SCREENS.screens)
+_TEXT_BITS: Final = (1 << _TEXT_COUNT) - 1
 _NET_SCREEN: Final = Screen(_NET_TEXT)
 _MONEY_SCREEN: Final = Screen(_MONEY)
 _ON_BEHALF_SCREEN: Final = Screen(_ON_BEHALF)
@@ -298,12 +299,6 @@ def find_flags(
     What a caller has computed already saves work: ``name_words``, ``split_name(name)``;
     ``description_words``, the set of alphanumeric runs of ``description.lower()``.
     """
-    found: dict[str, dict[str, str]] = {}
-
-    def add(flag_id: str, evidence: str) -> None:
-        if flag_id not in found:
-            found[flag_id] = FLAGS_BY_ID[flag_id].make(evidence)
-
     name = name if isinstance(name, str) else ""
     description = description if isinstance(description, str) else None
     names: list[str] = []
@@ -313,11 +308,84 @@ def find_flags(
     title = None
     if type(annotations) is dict or (annotations is not None and _is_mapping(annotations)):
         title = annotations.get("title")
+    # The description read whole for capabilities too (the common case): screened once, for both paths.
+    described: tuple[ScreenText, int] | None = None
+    if description is not None and description.isascii() and len(description) <= _CAPABILITY_HEAD:
+        scan = (ScreenText(description, folded=(description.lower(), description_words))
+                if description_words is not None and description else ScreenText(description))
+        bits = _DESCRIPTION_SCREENS.passing(scan)
+        described = scan, bits
+        joined = "".join(names)  # plain printable ASCII when each name is
+        if not bits & _TEXT_BITS and name.isascii() and name.isprintable() and joined.isascii() \
+                and joined.isprintable() and _quiet_texts(description, params, title):
+            # The common case: only the capability checks can find anything.
+            if name_words is None:
+                name_words = split_name(name)
+            if not bits and _CAP_WORDS.isdisjoint(name_words) and _CAP_PARAMS.isdisjoint(
+                    map(str.lower, names)):
+                return []
+            return _capabilities_only(name, name_words, scan, names, bits >> _TEXT_COUNT)
+    return _find_all(name, description, names, params, title, name_words, description_words, described)
+
+
+def _quiet_texts(description: str, params: list[tuple[str | None, str, str]], title: object) -> bool:
+    """True when no text of the tool can give a finding, given an ASCII description short enough
+    for the capability checks that passes no instruction screen: it holds no blob, and each
+    other text is ``_quiet``; False otherwise (``_find_all`` then reads every text)."""
+    if _may_hold_blob(description):
+        return False
+    for _, _, text in params:
+        if not _quiet(text):
+            return False
+    return not (isinstance(title, str) and title and not _quiet(title))
+
+
+def _capabilities_only(
+    name: str, name_words: list[str] | None, head: ScreenText, names: list[str], head_bits: int
+) -> list[dict[str, str]]:
+    """The findings of ``_check_capabilities`` alone (``head_bits``: ``_EXEC_FILE_SCREENS``' bits)."""
+    found: dict[str, dict[str, str]] = {}
+
+    def add(flag_id: str, evidence: str) -> None:
+        if flag_id not in found:
+            found[flag_id] = FLAGS_BY_ID[flag_id].make(evidence)
+
+    pset = set(map(str.lower, names))
+    pset.discard("")
+    _check_capabilities(name, name_words, head, pset, add, [bool(head_bits & 1), bool(head_bits & 2)])
+    return list(found.values())  # all low, added in id order: sorted
+
+
+def _quiet(text: str) -> bool:
+    """True when reading ``text`` (a parameter's or the title) can find nothing (``_quiet_texts``)."""
+    return (text.isascii() and len(text) <= SCAN_LIMIT and not _may_hold_blob(text)
+            and not _TEXT_SCREENS.passing(ScreenText(text)))
+
+
+def _find_all(
+    name: str,
+    description: str | None,
+    names: list[str],
+    params: list[tuple[str | None, str, str]],
+    title: object,
+    name_words: list[str] | None,
+    description_words: set[str] | None,
+    described: tuple[ScreenText, int] | None = None,
+) -> list[dict[str, str]]:
+    """``find_flags`` reading every text: the reference that its quick answer must equal.
+
+    ``described``: the description's ``ScreenText`` and ``_DESCRIPTION_SCREENS.passing`` bits, when
+    known (an ASCII description read whole for capabilities too)."""
+    found: dict[str, dict[str, str]] = {}
+
+    def add(flag_id: str, evidence: str) -> None:
+        if flag_id not in found:
+            found[flag_id] = FLAGS_BY_ID[flag_id].make(evidence)
 
     # check_name and check_text have nothing to say about plain printable ASCII: not called for it.
     if not (name.isascii() and name.isprintable()):
         check_name(name, "name", add)
-    joined = "".join(names)  # plain printable ASCII when each name is
+    joined = "".join(names)
     if not (joined.isascii() and joined.isprintable()):
         for key in names:
             if key and not (key.isascii() and key.isprintable()):
@@ -336,6 +404,13 @@ def find_flags(
             add("F109", f"{where} has {len(text):,} characters; instructions scanned in the first and "
                         f"last {SCAN_LIMIT // 2:,}")
         for window in (text,) if 0 < len(text) <= SCAN_LIMIT else _windows(text):
+            if i == 0 and described is not None:
+                scan, bits = described
+                mays = [bool(bits & 1 << k) for k in range(len(_DESCRIPTION_SCREENS.screens))]
+                head = scan  # the whole description: the capability checks read the same text
+                _check_instructions(scan, where, add, param=param, mays=mays[:_TEXT_COUNT])
+                head_mays = mays[_TEXT_COUNT:]
+                continue
             if i == 0 and description_words is not None and window.isascii() and window is text:
                 scan = ScreenText(window, folded=(window.lower(), description_words))
             else:
@@ -613,10 +688,7 @@ def _printable(data: bytes) -> str | None:
 def _check_encoded(text: str, where: str, add: Any) -> None:
     # A blob holds no whitespace and what borders it is whitespace or not of its alphabet: the
     # patterns find the same blobs, in the same order, in the long whitespace-free stretches alone.
-    if len(text) < _BLOB_MIN:
-        return
-    # Each non-ASCII character as "?", not a space: a stretch stays as long (or grows, at a space).
-    if _BLOB_RUN not in text.encode("ascii", "replace").translate(_ASCII_NON_SPACE_BYTES):
+    if not _may_hold_blob(text):
         return  # the common case, found without splitting the text
     stretches = [s for s in text.split() if len(s) >= _BLOB_MIN]
     if not stretches:
@@ -641,6 +713,13 @@ def _check_encoded(text: str, where: str, add: Any) -> None:
             continue
         plain = _printable(bytes.fromhex(digits))
         _report_blob("hex", blob, plain, _HEX_OPAQUE if not blob.startswith("\\x") else 0, where, add)
+
+
+def _may_hold_blob(text: str) -> bool:
+    """False when ``text`` has no whitespace-free stretch of ``_BLOB_MIN`` characters (then no blob)."""
+    # Each non-ASCII character as "?", not a space: a stretch stays as long (or grows, at a space).
+    return len(text) >= _BLOB_MIN and _BLOB_RUN in text.encode("ascii", "replace").translate(
+        _ASCII_NON_SPACE_BYTES)
 
 
 def _report_blob(kind: str, blob: str, plain: str | None, opaque: int, where: str, add: Any) -> None:
@@ -693,7 +772,9 @@ def _check_capabilities(
         add("F153", _cap_evidence(name, pset & _CRED_PARAMS))
     pays = wset & _PAY_WORDS and (wset - _PAY_UNSURE or _MONEY_SCREEN.search(head))
     sends = wset & _SEND_WORDS
-    if pays or (sends and _MONEY_SCREEN.search(ScreenText(head.text[:500]))):
+    # The head's first 500 characters: the head itself when no longer (its words known already).
+    first = head if len(head.text) <= 500 else ScreenText(head.text[:500])
+    if pays or (sends and _MONEY_SCREEN.search(first)):
         add("F154", _cap_evidence(name, set()))
     as_user = words and words[0] in _AS_USER_VERBS and _ON_BEHALF_SCREEN.search(head)
     if (wset & _MSG_VERBS and wset & _MSG_OBJECTS) or as_user:

@@ -20,8 +20,9 @@ Screens derive themselves after a few uses, so that one cold ``classify`` pays n
 from __future__ import annotations
 
 import re
+from bisect import bisect_left
 from collections.abc import Iterable, Iterator, Sequence
-from itertools import product
+from itertools import islice, product
 from typing import Any, Final
 
 __all__ = ["Branches", "Screen", "ScreenGroup", "ScreenText", "fold", "prepare_all"]
@@ -485,14 +486,22 @@ def starts(pattern: re.Pattern[str]) -> re.Pattern[str] | None:
     case, of the same length), the strings one of which begins every match of ``pattern``; None
     when they are not known. No match of ``pattern`` starts before the first of them, and none
     at all where there is none."""
+    found = start_strings(pattern)
+    return None if found is None else _strings_pattern(found)
+
+
+def _strings_pattern(strings: tuple[str, ...]) -> re.Pattern[str]:
+    return re.compile("|".join(map(re.escape, strings)))
+
+
+def start_strings(pattern: re.Pattern[str]) -> tuple[str, ...] | None:
+    """The strings that ``starts`` finds, longest first; None when they are not known."""
     try:
         deriver = _Deriver(pattern)
         found = deriver.prefixes(list(deriver.tree.data))
     except Exception:  # an unknown parser shape: no shortcut
         return None
-    if not found:
-        return None
-    return re.compile("|".join(map(re.escape, sorted(found, key=lambda s: (-len(s), s)))))
+    return tuple(sorted(found, key=lambda s: (-len(s), s))) if found else None
 
 
 def derive(pattern: re.Pattern[str]) -> _Test | None:
@@ -609,6 +618,30 @@ class ScreenGroup:
         self._ignore_case = screens[0]._ignore_case
         self._ready = True
         return True
+
+    def passing(self, text: ScreenText) -> int:
+        """``may_match_all`` as bits (screen ``i``: ``1 << i``); 0, the common answer, is found quickest."""
+        if not (self._ready or self._prepare()):
+            return sum(1 << i for i, s in enumerate(self.screens) if s.may_match(text))
+        if self._ignore_case:
+            screened, words = text.folded, text.folded_words
+        else:
+            screened, words = text.text, text.words
+        if words is None or screened is None:
+            screened, words = text.view(self._ignore_case)
+        keyed = 0  # the screens whose first test the text passes: the others fail
+        word_bits = self._word_bits
+        for w in self._key_words.intersection(words):
+            keyed |= word_bits[w]
+        for sub in filter(screened.__contains__, self._key_subs):
+            keyed |= self._sub_bits[sub]
+        if not keyed:
+            return 0
+        out = 0
+        for bit, test in self._bits:
+            if keyed & bit and test.passes(screened, words):
+                out |= bit
+        return out
 
     def may_match_all(self, text: ScreenText) -> list[bool]:
         """``[s.may_match(text) for s in self.screens]``."""
@@ -736,13 +769,14 @@ class Branches:
     but a named group exists only in the match of the alternative that holds it.
     """
 
-    __slots__ = ("_branches", "_group", "_ignore_case", "_ready", "_starts", "_uses", "pattern")
+    __slots__ = ("_branches", "_group", "_ignore_case", "_ready", "_starts", "_strings", "_uses", "pattern")
 
     def __init__(self, pattern: re.Pattern[str]) -> None:
         self.pattern = pattern
         self._ignore_case = bool(pattern.flags & re.IGNORECASE)
         self._branches: tuple[re.Pattern[str], ...] = ()
         self._starts: tuple[re.Pattern[str] | None, ...] = ()
+        self._strings: tuple[tuple[str, ...] | None, ...] = ()
         self._group: ScreenGroup | None = None
         self._ready = False
         self._uses = 0
@@ -762,7 +796,8 @@ class Branches:
         if any(parser.parse(b.pattern, b.flags).getwidth()[0] < 1 for b in branches):
             branches = ()
         self._branches = branches
-        self._starts = tuple(map(starts, branches))
+        self._strings = tuple(map(start_strings, branches))
+        self._starts = tuple(None if s is None else _strings_pattern(s) for s in self._strings)
         self._group = ScreenGroup(Screen(b) for b in branches) if branches else None
         for screen in self._group.screens if self._group is not None else ():
             screen.prepare()
@@ -783,19 +818,27 @@ class Branches:
             return self.pattern.finditer(text.text)
         screened: str | None = None
         candidates: list[re.Pattern[str]] = []
-        starts: list[re.Pattern[str] | None] = []
+        starts: list[_Start] = []
         froms: list[int] = []
-        for branch, start, may in zip(self._branches, self._starts, group.may_match_all(text), strict=True):
+        found = zip(self._branches, self._starts, self._strings, group.may_match_all(text), strict=True)
+        for branch, pattern, strings, may in found:
             if not may:
                 continue
             pos = 0
-            if start is not None:
+            start: _Start = pattern
+            if pattern is not None and strings is not None:
                 if screened is None:
                     screened = text.view(self._ignore_case)[0]
-                first = start.search(screened)
-                if first is None:
-                    continue
-                pos = first.start()
+                places = _places(strings, screened)
+                if places is not None:
+                    if not places:
+                        continue
+                    start, pos = places, places[0]
+                else:
+                    first = pattern.search(screened)
+                    if first is None:
+                        continue
+                    pos = first.start()
             candidates.append(branch)
             starts.append(start)
             froms.append(pos)
@@ -808,10 +851,33 @@ class Branches:
         return _merged(candidates, text.text, starts, screened, froms)
 
 
+#: How ``_search`` finds the places where a match may begin: a pattern of the start strings, their
+#: places (``_places``), or None (anywhere).
+_Start = re.Pattern[str] | list[int] | None
+#: At most this many places of start strings are listed (``_places``); more are found as needed.
+_MAX_PLACES: Final = 256
+
+
+def _places(strings: tuple[str, ...], screened: str) -> list[int] | None:
+    """Where one of ``strings`` begins in ``screened``, in order (what the pattern of them, ``starts``,
+    finds one by one, found by ``str.find``, quicker than a pattern of many strings); None when there
+    are more than ``_MAX_PLACES``."""
+    out: list[int] = []
+    find = screened.find
+    for s in strings:
+        i = find(s)
+        while i != -1:
+            out.append(i)
+            if len(out) > _MAX_PLACES:
+                return None
+            i = find(s, i + 1)
+    return sorted(set(out)) if len(strings) > 1 else out
+
+
 def _merged(
     patterns: list[re.Pattern[str]],
     text: str,
-    starts: list[re.Pattern[str] | None],
+    starts: list[_Start],
     screened: str | None,
     froms: list[int],
 ) -> Iterator[re.Match[str]]:
@@ -840,14 +906,21 @@ def _merged(
 _TRIES: Final = 64
 
 
-def _search(
-    pattern: re.Pattern[str], text: str, start: re.Pattern[str] | None, screened: str | None, pos: int
-) -> re.Match[str] | None:
+def _search(pattern: re.Pattern[str], text: str, start: _Start, screened: str | None, pos: int
+            ) -> re.Match[str] | None:
     """``pattern.search(text, pos)``, where every match of ``pattern`` begins with a string that
-    ``start`` finds in ``screened`` (``starts``): it is tried only where one does (the first few),
-    which in a long text skips most places."""
+    ``start`` finds in ``screened`` (``starts``), or at one of its places: it is tried only where
+    one does (the first few), which in a long text skips most places."""
     if start is None:
         return pattern.search(text, pos)
+    if type(start) is list:
+        k = bisect_left(start, pos)
+        for place in islice(start, k, k + _TRIES):
+            m = pattern.match(text, place)
+            if m is not None:
+                return m
+        return pattern.search(text, start[k + _TRIES]) if k + _TRIES < len(start) else None
+    assert isinstance(start, re.Pattern)
     assert screened is not None
     for _ in range(_TRIES):
         first = start.search(screened, pos)
@@ -862,7 +935,7 @@ def _search(
 
 
 def _each(
-    pattern: re.Pattern[str], text: str, start: re.Pattern[str], screened: str | None, pos: int
+    pattern: re.Pattern[str], text: str, start: _Start, screened: str | None, pos: int
 ) -> Iterator[re.Match[str]]:
     """``pattern.finditer(text, pos)`` through ``_search`` (``pattern`` matches no empty string)."""
     while (m := _search(pattern, text, start, screened, pos)) is not None:

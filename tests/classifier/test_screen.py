@@ -142,8 +142,9 @@ def test_branches_find_the_matches_of_the_whole_pattern(
 ) -> None:
     """Random texts holding several matches (of different alternatives, overlapping), then every
     poisoned and training text: the same matches, in the same order, as ``finditer``, however many
-    start strings ``_search`` tries one by one."""
+    start strings ``_search`` tries one by one, and whether their places are listed (``_places``)."""
     monkeypatch.setattr(screen, "_TRIES", tries)
+    monkeypatch.setattr(screen, "_MAX_PLACES", {6: 256, 0: 2, 1: 0, 1000: 5}[tries])
     branches = Branches(pattern)
     branches.prepare()
     assert branches._group is not None  # split, and never an empty match
