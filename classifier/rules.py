@@ -27,7 +27,7 @@ from functools import lru_cache
 from itertools import islice
 from typing import Any, Final, NamedTuple, TypeGuard
 
-from classifier.tokens import MAX_TEXT, ascii_words, clean, name_words, split_name, words
+from classifier.tokens import MAX_TEXT, ascii_words, clean, lower_words, name_words, split_name
 
 __all__ = [
     "DESTRUCTIVE",
@@ -324,7 +324,7 @@ def view(
             text_words = ascii_words(text)  # = words(text), without its tests
         else:
             text = clean(text).lower()
-            text_words = words(text)
+            text_words = lower_words(text)
     params: dict[str, str] = {}
     word_sets: list[frozenset[str]] = []
     props = input_schema.get("properties") if _is_mapping(input_schema) else None

@@ -14,7 +14,8 @@ import unicodedata
 from functools import lru_cache
 
 __all__ = [
-    "MAX_TEXT", "ascii_words", "clean", "name_segments", "name_words", "split_name", "tool_words", "words",
+    "MAX_TEXT", "ascii_words", "clean", "lower_words", "name_segments", "name_words", "split_name",
+    "tool_words", "words",
 ]
 
 #: Longest description prefix used for features; a 10 MB description costs no more than this.
@@ -38,21 +39,28 @@ _PLAIN_NAME = re.compile(r"_*(?:(?:[a-z]+|[0-9]+)(?:_+|\Z))*")
 _SNAKE_NAME = re.compile(r"(?:[a-z]+|[0-9]+)(?:_(?:[a-z]+|[0-9]+))*")
 
 
-_NON_ASCII = re.compile(r"[^\x00-\x7f]")
+#: Every ASCII byte, deleted by ``bytes.translate`` to leave a UTF-8 text's non-ASCII characters.
+_ASCII_BYTES = bytes(range(128))
 
 
 @lru_cache(maxsize=4096)
-def _is_format(ch: str) -> bool:
-    return unicodedata.category(ch) == "Cf"
+def _is_dropped(ch: str) -> bool:
+    """An invisible (``_INVISIBLE``) or format (``Cf``) character, which ``clean`` drops."""
+    return _INVISIBLE.match(ch) is not None or unicodedata.category(ch) == "Cf"
 
 
 def clean(text: str) -> str:
-    """Drop invisible and format characters (zero-width, bidi controls, tag characters)."""
+    """Drop invisible and format characters (zero-width, bidi controls, tag characters).
+
+    All of them are non-ASCII: the distinct non-ASCII characters of the normalised text (its
+    UTF-8 bytes less the ASCII ones, which never occur inside a multi-byte character) say which
+    to drop, in a few C passes rather than a pattern scan per character."""
     if text.isascii():
         return text
     text = unicodedata.normalize("NFKC", text)
-    text = _INVISIBLE.sub("", text)
-    drop = {ord(ch): None for ch in set(_NON_ASCII.findall(text)) if _is_format(ch)}
+    utf8 = text.encode("utf-8", "surrogatepass")
+    rest = utf8.translate(None, _ASCII_BYTES).decode("utf-8", "surrogatepass")
+    drop = {ord(ch): None for ch in set(rest) if _is_dropped(ch)}
     return text.translate(drop) if drop else text
 
 
@@ -118,6 +126,16 @@ def words(text: str | None, limit: int = MAX_TEXT) -> list[str]:
     if text.isascii():
         return text.encode("ascii").translate(_ASCII_WORD_BYTES).decode("ascii").split()
     return _TEXT_WORD.findall(clean(text).lower())
+
+
+def lower_words(text: str) -> list[str]:
+    """``words(text)`` for a text that is lower case already (``str.lower`` of something): it need
+    not be lowered again where ``clean`` leaves it as it is (``lower`` is idempotent)."""
+    text = text[:MAX_TEXT]
+    if text.isascii():
+        return text.encode("ascii").translate(_ASCII_WORD_BYTES).decode("ascii").split()
+    cleaned = clean(text)
+    return _TEXT_WORD.findall(cleaned if cleaned == text else cleaned.lower())
 
 
 def ascii_words(text: str) -> list[str]:
