@@ -25,9 +25,17 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
 from itertools import islice
-from typing import Any, Final, NamedTuple, TypeGuard
+from typing import Any, Final, NamedTuple
 
-from classifier.tokens import MAX_TEXT, ascii_words, clean, lower_words, name_words, split_name
+from classifier.tokens import (
+    ASCII_WORD_BYTES,
+    MAX_TEXT,
+    ascii_words,
+    clean,
+    lower_words,
+    name_words,
+    split_name,
+)
 
 __all__ = [
     "DESTRUCTIVE",
@@ -223,6 +231,8 @@ class ToolView:
     annotations: Mapping[str, Any]
     #: Index in ``words`` of the leading verb: 1 after a product prefix (``zpa_create_group``).
     lead: int = 0
+    #: The rules that ``params`` and ``param_words`` trigger (part of the mask of ``_candidates``).
+    param_mask: int = 0
     #: Results of description searches that several rules share, by ``id`` of the pattern
     #: (hashing a compiled pattern hashes its whole program; see ``_search``).
     memo: dict[int, bool] = field(default_factory=dict)
@@ -235,23 +245,24 @@ _PARAM_SPLIT = re.compile(r"[^a-z0-9]+")
 
 
 @lru_cache(maxsize=16384)
-def _param_words(pname: str) -> tuple[str, ...]:
-    return tuple(w for w in _PARAM_SPLIT.split(pname) if w)
+def param_words(pname: str) -> tuple[str, ...]:
+    """The words of a normalised parameter name (``ToolView.params`` keys), in order."""
+    return tuple(filter(None, _PARAM_SPLIT.split(pname)))
 
 
 _NO_WORDS: Final[frozenset[str]] = frozenset()
 
 
 @lru_cache(maxsize=16384)
-def _param(key: str) -> tuple[str, frozenset[str]]:
-    """A parameter's key -> its normalised name (``ToolView.params``) and that name's words."""
+def _param(key: str) -> tuple[str, frozenset[str], int]:
+    """A parameter's key -> its normalised name (``ToolView.params``), that name's words and the
+    mask of the rules they trigger (``_BY_PARAM``, ``_BY_PARAM_WORD``)."""
     pname = "_".join(split_name(key)) or key.lower()
-    return pname, frozenset(_param_words(pname))
-
-
-def param_words(pname: str) -> tuple[str, ...]:
-    """The words of a normalised parameter name (``ToolView.params`` keys), in order."""
-    return _param_words(pname)
+    pwords = frozenset(param_words(pname))
+    mask = _BY_PARAM.get(pname, 0)
+    for w in pwords:
+        mask |= _BY_PARAM_WORD.get(w, 0)
+    return pname, pwords, mask
 
 
 def _lead(ws: list[str]) -> int:
@@ -315,42 +326,40 @@ def view(
     input_schema: Mapping[str, Any] | None = None,
     annotations: Mapping[str, Any] | None = None,
 ) -> ToolView:
+    # Written for the common tool (an ASCII description, a dict schema of a few parameters, no
+    # annotations): the quickest test first, and no call that a line can do.
     if not description:
-        text, text_words = "", []
+        text = ""
+        text_words: list[str] = []
     else:
         text = description[:MAX_TEXT]
         if text.isascii():
             text = text.lower()
-            text_words = ascii_words(text)  # = words(text), without its tests
+            # = ascii_words(text), without a call
+            text_words = text.encode("ascii").translate(ASCII_WORD_BYTES).decode("ascii").split()
         else:
             text = clean(text).lower()
             text_words = lower_words(text)
     params: dict[str, str] = {}
-    word_sets: list[frozenset[str]] = []
-    props = input_schema.get("properties") if _is_mapping(input_schema) else None
-    if _is_mapping(props):
-        for key, spec in props.items() if len(props) <= 200 else islice(props.items(), 200):
-            # The exact type tests first: most keys are str, most specs dicts, most have no description.
-            desc = spec.get("description") if type(spec) is dict or isinstance(spec, Mapping) else None
-            pname, pwords = _param(key if type(key) is str else str(key))
-            params[pname] = "" if desc is None else desc[:500].lower() if isinstance(desc, str) else ""
-            word_sets.append(pwords)
+    param_mask = 0
+    pwords = _NO_WORDS
+    if type(input_schema) is dict or (input_schema is not None and isinstance(input_schema, Mapping)):
+        props = input_schema.get("properties")
+        if type(props) is dict or (props is not None and isinstance(props, Mapping)):
+            word_sets = []
+            for key, spec in props.items() if len(props) <= 200 else islice(props.items(), 200):
+                # Most specs are dicts, most keys str; a description is a str or missing.
+                desc = spec.get("description") if type(spec) is dict or isinstance(spec, Mapping) else None
+                pname, pws, mask = _param(key if type(key) is str else str(key))
+                params[pname] = "" if desc is None else desc[:500].lower() if isinstance(desc, str) else ""
+                word_sets.append(pws)
+                param_mask |= mask
+            if word_sets:
+                pwords = _NO_WORDS.union(*word_sets)
     all_words, ws = name_words(name)
-    return ToolView(
-        name,
-        all_words,
-        ws,
-        text,
-        text_words,
-        params,
-        _NO_WORDS.union(*word_sets) if word_sets else _NO_WORDS,
-        annotations if _is_mapping(annotations) else {},
-        _lead(ws),
-    )
-
-
-def _is_mapping(value: object) -> TypeGuard[Mapping[str, Any]]:
-    return type(value) is dict or isinstance(value, Mapping)  # the exact test first: ABC checks are slow
+    if type(annotations) is not dict and (annotations is None or not isinstance(annotations, Mapping)):
+        annotations = {}
+    return ToolView(name, all_words, ws, text, text_words, params, pwords, annotations, _lead(ws), param_mask)
 
 
 # --- checks: one function per rule id, each returns the values for its message (or None) -------
@@ -1065,12 +1074,7 @@ def _candidates(v: ToolView) -> int:
         mask |= _NAMELESS_MASK
     elif not mask & _VERB_BIT:
         mask |= _VERBLESS_MASK
-    get = _BY_PARAM.get
-    for p in v.params:
-        mask |= get(p, 0)
-    get = _BY_PARAM_WORD.get
-    for w in v.param_words:
-        mask |= get(w, 0)
+    mask |= v.param_mask
     text = v.text
     if text:
         ws = _ascii_words(v)

@@ -14,8 +14,8 @@ import unicodedata
 from functools import lru_cache
 
 __all__ = [
-    "MAX_TEXT", "ascii_words", "clean", "lower_words", "name_segments", "name_words", "split_name",
-    "tool_words", "words",
+    "ASCII_WORD_BYTES", "MAX_TEXT", "ascii_words", "clean", "lower_words", "name_segments", "name_words",
+    "split_name", "tool_words", "words",
 ]
 
 #: Longest description prefix used for features; a 10 MB description costs no more than this.
@@ -32,7 +32,7 @@ _TEXT_WORD = re.compile(r"[^\W_]+")
 #: text are then what ``str.split`` finds (faster than ``_TEXT_WORD.findall``, and the same). A
 #: byte table, because ``bytes.translate`` is one C loop where ``str.translate`` looks every
 #: distinct character up in a dict.
-_ASCII_WORD_BYTES = bytes(ord(chr(i).lower()) if chr(i).isalnum() else 32 for i in range(128)) + bytes(128)
+ASCII_WORD_BYTES = bytes(ord(chr(i).lower()) if chr(i).isalnum() else 32 for i in range(128)) + bytes(128)
 #: A name of lower-case words and numbers joined by ``_`` (most names): each part is one word.
 _PLAIN_NAME = re.compile(r"_*(?:(?:[a-z]+|[0-9]+)(?:_+|\Z))*")
 #: The commonest plain name: single ``_`` between its parts, none at its ends (a quicker test).
@@ -124,7 +124,7 @@ def words(text: str | None, limit: int = MAX_TEXT) -> list[str]:
         return []
     text = text[:limit]
     if text.isascii():
-        return text.encode("ascii").translate(_ASCII_WORD_BYTES).decode("ascii").split()
+        return text.encode("ascii").translate(ASCII_WORD_BYTES).decode("ascii").split()
     return _TEXT_WORD.findall(clean(text).lower())
 
 
@@ -133,7 +133,7 @@ def lower_words(text: str) -> list[str]:
     not be lowered again where ``clean`` leaves it as it is (``lower`` is idempotent)."""
     text = text[:MAX_TEXT]
     if text.isascii():
-        return text.encode("ascii").translate(_ASCII_WORD_BYTES).decode("ascii").split()
+        return text.encode("ascii").translate(ASCII_WORD_BYTES).decode("ascii").split()
     cleaned = clean(text)
     return _TEXT_WORD.findall(cleaned if cleaned == text else cleaned.lower())
 
@@ -142,4 +142,4 @@ def ascii_words(text: str) -> list[str]:
     """The runs of ASCII letters and digits of ``text``, lower case, any other character a separator:
     ``words(text)`` if ``text`` is ASCII. Each non-ASCII character counts as one separator, so in
     lower-case text each word found is the substring of ``text`` where it begins."""
-    return text.encode("ascii", "replace").translate(_ASCII_WORD_BYTES).decode("ascii").split()
+    return text.encode("ascii", "replace").translate(ASCII_WORD_BYTES).decode("ascii").split()
