@@ -24,7 +24,7 @@ import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
-from itertools import islice
+from itertools import chain, islice
 from typing import Any, Final, NamedTuple
 
 from classifier.tokens import (
@@ -967,7 +967,7 @@ ANNOTATION_RULES: Final = frozenset(r.id for r in RULES if r.id.startswith("R4")
 
 # --- dispatch ------------------------------------------------------------------------------------
 # Rule i of ``RULES`` is bit ``1 << i`` of a mask; a tool's candidates are the OR of the masks
-# of the triggers it has, and its checks run from the lowest bit up (``_BYTE_CHECKS``): in table order.
+# of the triggers it has, and its checks run from the lowest bit up: in table order.
 
 _ALL_CHECKS: Final = tuple((r, _CHECKS[r.id]) for r in RULES)
 _ALL_MASK: Final = (1 << len(RULES)) - 1
@@ -1064,34 +1064,7 @@ _NAMELESS_MASK: Final = _kind_mask("nameless")
 _VERBLESS_MASK: Final = _kind_mask("verbless")
 
 
-def _candidates(v: ToolView) -> int:
-    """Mask of the rules whose triggers ``v`` has: the only rules that can fire on it."""
-    mask = 0
-    get = _BY_NAME_WORD.get
-    for w in v.name_words:
-        mask |= get(w, 0)
-    if not v.name_words:
-        mask |= _NAMELESS_MASK
-    elif not mask & _VERB_BIT:
-        mask |= _VERBLESS_MASK
-    mask |= v.param_mask
-    text = v.text
-    if text:
-        ws = _ascii_words(v)
-        # Each word that starts a match starts with its prefix (see ``_start_words``).
-        v.start_words = found = _START_MASKS.marked(ws)
-        for w in found:
-            mask |= _START_MASKS.known[w]
-        if ws:  # what ``lstrip`` leaves of the text starts with its first word
-            mask |= _OPENING_MASKS.mask(ws[0])
-    if v.annotations:
-        mask |= _ANNOTATIONS_MASK
-    return mask
-
-
-#: The checks of each byte of a mask (the lowest first), for each of its 256 values, in table order:
-#: a tool's checks are a few table look-ups away from its mask, where taking one bit at a time
-#: costs several operations on a number of more than 30 bits.
+#: The checks of each byte of a mask (the lowest first), for each of its 256 values, in table order.
 _BYTE_CHECKS: Final = tuple(
     tuple(
         tuple((RULES[i].id, _CHECKS[RULES[i].id]) for i in range(base, min(base + 8, len(RULES)))
@@ -1100,17 +1073,56 @@ _BYTE_CHECKS: Final = tuple(
     )
     for base in range(0, len(RULES), 8)
 )
+#: Most masks ``_DISPATCH`` keeps (beyond, it starts afresh).
+_MAX_MASKS: Final = 4096
+#: Mask of rules -> their ids and checks in table order, each mask worked out on first sight.
+_DISPATCH: dict[int, tuple[tuple[str, Check], ...]] = {}
+
+
+def _new_checks(mask: int) -> tuple[tuple[str, Check], ...]:
+    """The ids and checks of the rules of ``mask``, in table order (a few look-ups in
+    ``_BYTE_CHECKS``), kept in ``_DISPATCH``."""
+    if len(_DISPATCH) >= _MAX_MASKS:
+        _DISPATCH.clear()
+    by_byte = map(tuple.__getitem__, _BYTE_CHECKS, mask.to_bytes(len(_BYTE_CHECKS), "little"))
+    checks = _DISPATCH[mask] = tuple(chain.from_iterable(by_byte))
+    return checks
 
 
 def evaluate(v: ToolView, *, annotations: bool = True) -> list[Hit]:
-    """Every rule hit on a prepared tool, in table order."""
-    todo = _candidates(v) & (_ALL_MASK if annotations else _DEFINITION_MASK)
+    """Every rule hit on a prepared tool, in table order.
+
+    Only the checks of the rules whose triggers ``v`` has run: the mask of those rules is the OR
+    of the masks of its name words, parameters (``param_mask``), description words and opening."""
+    mask = v.param_mask
+    get = _BY_NAME_WORD.get
+    for w in v.name_words:
+        mask |= get(w, 0)
+    if not v.name_words:
+        mask |= _NAMELESS_MASK
+    elif not mask & _VERB_BIT:
+        mask |= _VERBLESS_MASK
+    text = v.text
+    if text:
+        ws = v.text_words if text.isascii() else ascii_words(text)
+        # Each word that starts a match starts with its prefix (see ``_start_words``).
+        v.start_words = found = _START_MASKS.marked(ws)
+        known = _START_MASKS.known
+        for w in found:
+            mask |= known[w]
+        if ws:  # what ``lstrip`` leaves of the text starts with its first word
+            mask |= _OPENING_MASKS.mask(ws[0])
+    if v.annotations:
+        mask |= _ANNOTATIONS_MASK
+    mask &= _ALL_MASK if annotations else _DEFINITION_MASK
+    checks = _DISPATCH.get(mask)
+    if checks is None:
+        checks = _new_checks(mask)
     hits = []
-    for checks, value in zip(_BYTE_CHECKS, todo.to_bytes(len(_BYTE_CHECKS), "little"), strict=True):
-        for rule_id, check in checks[value]:
-            values = check(v)
-            if values is not None:
-                hits.append(_hit(rule_id, tuple(values.items()) if values else ()))
+    for rule_id, check in checks:
+        values = check(v)
+        if values is not None:
+            hits.append(_hit(rule_id, tuple(values.items()) if values else ()))
     return hits
 
 

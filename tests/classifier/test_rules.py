@@ -177,3 +177,11 @@ def test_word_masks_start_afresh_when_full(monkeypatch: pytest.MonkeyPatch) -> N
         chunk = words[i : i + 3]
         assert masks.marked(chunk) == {w for w in chunk if expected(w)}
         assert [masks.mask(w) for w in reversed(chunk)] == [expected(w) for w in reversed(chunk)]
+
+
+def test_dispatch_starts_afresh_when_full(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(rules, "_MAX_MASKS", 3)
+    monkeypatch.setattr(rules, "_DISPATCH", {})
+    for r in ROWS[:300]:
+        _same_as_ungated(r["name"], r.get("description"), r.get("input_schema"), r.get("annotations"))
+        assert len(rules._DISPATCH) <= 3
