@@ -706,15 +706,38 @@ _SIDE_EFFECT = re.compile(
     r"modifies|updates|uploads|appends|persists) (?!(?:are|is|were|will|may|can|from|since|of|for|by|to|"
     r"in|made|and|or|nothing|no)\b)\w+)"
 )
-_SIDE_EFFECT_NEEDS = ("creates", "inserts", "saves", "writes", "stores", "modifies", "updates", "uploads",
-                      "appends", "persists")
+_SIDE_EFFECT_NEEDS = frozenset(("creates", "inserts", "saves", "writes", "stores", "modifies", "updates",
+                                "uploads", "appends", "persists"))
+#: The characters a match of ``_SIDE_EFFECT`` may start with (its separator's first).
+_SIDE_EFFECT_OPENERS = ".:;!?\n"
 
 
 # The verb follows whitespace or punctuation: it starts a word.
 @_check("R213", text_starts=_SIDE_EFFECT_NEEDS)
 def _side_effect_statement(v: ToolView) -> Values | None:
-    if any(map(v.text.__contains__, _SIDE_EFFECT_NEEDS)) and (m := _SIDE_EFFECT.search(v.text)):
-        return {"phrase": m.group("phrase")}
+    """``_SIDE_EFFECT.search(v.text)``, tried only just before where its verbs occur.
+
+    A match's verb is a word of the description (followed by a space) and comes right after its
+    separator, which holds no letter: a match with the verb at ``i`` starts within the letterless
+    run before ``i``, at one of ``_SIDE_EFFECT_OPENERS``; the first verb with such a match has
+    the leftmost match (a later verb's separator starts after this verb's letters)."""
+    text = v.text
+    at = []
+    for w in _start_words(v):
+        if w in _SIDE_EFFECT_NEEDS:
+            i = text.find(w)
+            while i >= 0:
+                at.append(i)
+                i = text.find(w, i + 1)
+    at.sort()
+    match = _SIDE_EFFECT.match
+    for i in at:
+        run = i
+        while run and not text[run - 1].isalpha():
+            run -= 1
+        for start in range(run, i):
+            if text[start] in _SIDE_EFFECT_OPENERS and (m := match(text, start)):
+                return {"phrase": m.group("phrase")}
     return None
 
 
