@@ -231,8 +231,11 @@ class ToolView:
     annotations: Mapping[str, Any]
     #: Index in ``words`` of the leading verb: 1 after a product prefix (``zpa_create_group``).
     lead: int = 0
-    #: The rules that ``params`` and ``param_words`` trigger (part of the mask of ``_candidates``).
+    #: The rules that ``params`` and ``param_words`` trigger (part of the mask ``evaluate`` finds).
     param_mask: int = 0
+    #: The leading verb's place, ``words[lead]`` ("" for a name without words): a verb of some
+    #: lexicon ``forms`` leads the name if ``forms.get(head)``.
+    head: str = ""
     #: Results of description searches that several rules share, by ``id`` of the pattern
     #: (hashing a compiled pattern hashes its whole program; see ``_search``).
     memo: dict[int, bool] = field(default_factory=dict)
@@ -341,7 +344,7 @@ def view(
             text = clean(text).lower()
             text_words = lower_words(text)
     params: dict[str, str] = {}
-    param_mask = 0
+    mask = 0
     pwords = _NO_WORDS
     if type(input_schema) is dict or (input_schema is not None and isinstance(input_schema, Mapping)):
         props = input_schema.get("properties")
@@ -350,16 +353,18 @@ def view(
             for key, spec in props.items() if len(props) <= 200 else islice(props.items(), 200):
                 # Most specs are dicts, most keys str; a description is a str or missing.
                 desc = spec.get("description") if type(spec) is dict or isinstance(spec, Mapping) else None
-                pname, pws, mask = _param(key if type(key) is str else str(key))
+                pname, pws, pmask = _param(key if type(key) is str else str(key))
                 params[pname] = "" if desc is None else desc[:500].lower() if isinstance(desc, str) else ""
                 word_sets.append(pws)
-                param_mask |= mask
+                mask |= pmask
             if word_sets:
                 pwords = _NO_WORDS.union(*word_sets)
     all_words, ws = name_words(name)
     if type(annotations) is not dict and (annotations is None or not isinstance(annotations, Mapping)):
         annotations = {}
-    return ToolView(name, all_words, ws, text, text_words, params, pwords, annotations, _lead(ws), param_mask)
+    lead = _lead(ws) if len(ws) > 2 else 0
+    head = ws[lead] if ws else ""
+    return ToolView(name, all_words, ws, text, text_words, params, pwords, annotations, lead, mask, head)
 
 
 # --- checks: one function per rule id, each returns the values for its message (or None) -------
@@ -412,11 +417,6 @@ def _check(
     return register
 
 
-def _first(v: ToolView, forms: dict[str, str]) -> str | None:
-    """The leading verb of the name if it is one of ``forms`` (see ``_verb_forms``)."""
-    return forms.get(v.words[v.lead]) if v.words else None
-
-
 _CONJUNCTIONS = _w("and or then")
 #: Read verbs that are rarely nouns: a name that leads with one reads what follows it.
 _PLAIN_READS = _w(
@@ -432,7 +432,7 @@ def _read_object(v: ToolView, verb: str, forms: dict[str, str]) -> bool:
     ``get_tcp_resets_data``): ``verb`` is an action only where a conjunction joins it to the read
     (``get_or_create_user``, ``search_and_delete_messages``)."""
     ws = v.words
-    if not ws or ws[v.lead] not in _PLAIN_READ_FORMS:
+    if v.head not in _PLAIN_READ_FORMS:
         return False
     return not any(
         forms.get(ws[i]) == verb and ws[i - 1] in _CONJUNCTIONS for i in range(v.lead + 1, len(ws))
@@ -459,7 +459,7 @@ _READ_FORMS: Final = _verb_forms(READ_VERBS)
 
 @_check("R101", name=_DESTRUCTIVE_FORMS)
 def _destructive_verb(v: ToolView) -> Values | None:
-    verb = _first(v, _DESTRUCTIVE_FORMS)
+    verb = _DESTRUCTIVE_FORMS.get(v.head)
     return {"verb": verb} if verb else None
 
 
@@ -505,11 +505,11 @@ def _create_or_replace(v: ToolView) -> Values | None:
 @_check("R106", name={*_MONEY_FORMS, "pay", "charge", "transfer", "place"})
 def _money_movement(v: ToolView) -> Values | None:
     ws = v.words
-    if not ws or ws[v.lead] in _READ_FORMS:
+    if not ws or v.head in _READ_FORMS:
         return None
     found = [w for w in ws if w in _MONEY_FORMS]
-    if ws[v.lead] in ("pay", "charge", "transfer"):
-        found.insert(0, ws[v.lead])
+    if v.head in ("pay", "charge", "transfer"):
+        found.insert(0, v.head)
     if "place" in ws and "order" in ws:
         found.append("place order")
     return {"words": found[0]} if found else None
@@ -525,10 +525,10 @@ _LAUNCH_FORMS: Final = _verb_forms(_LAUNCH_VERBS)
 @_check("R107", name={*_INSTALL_FORMS, *_INSTALL_NOUNS})
 def _replaces_running_software(v: ToolView) -> Values | None:
     ws = v.words
-    if not ws or ws[v.lead] in _READ_FORMS:
+    if not ws or v.head in _READ_FORMS:
         return None
     verb = next((w for w in ws if w in _INSTALL_FORMS), None)
-    if verb is None and ws[v.lead] in _LAUNCH_FORMS and any(w in _INSTALL_NOUNS for w in ws):
+    if verb is None and v.head in _LAUNCH_FORMS and any(w in _INSTALL_NOUNS for w in ws):
         verb = " ".join(ws)
     return {"verb": verb} if verb else None
 
@@ -552,7 +552,7 @@ def _execute_verb(v: ToolView) -> Values | None:
 
 @_check("R121", name=_WRITE_FORMS)
 def _write_verb(v: ToolView) -> Values | None:
-    verb = _first(v, _WRITE_FORMS)
+    verb = _WRITE_FORMS.get(v.head)
     return {"verb": verb} if verb and verb not in NOUN_LIKE else None
 
 
@@ -564,20 +564,23 @@ def _write_verb_in_name(v: ToolView) -> Values | None:
 
 @_check("R123", name=_AMBIGUOUS_WRITE_FORMS)
 def _ambiguous_write_verb(v: ToolView) -> Values | None:
-    verb = _first(v, _AMBIGUOUS_WRITE_FORMS)
+    verb = _AMBIGUOUS_WRITE_FORMS.get(v.head)
     return {"verb": verb} if verb else None
 
 
 @_check("R131", name=_READ_FORMS)
 def _read_verb(v: ToolView) -> Values | None:
-    verb = _first(v, _READ_FORMS)
+    verb = _READ_FORMS.get(v.head)
     return {"verb": verb} if verb else None
 
 
 @_check("R132", name=_READ_FORMS)
 def _read_verb_in_name(v: ToolView) -> Values | None:
-    verb = next(filter(None, map(_READ_FORMS.get, v.words[v.lead + 1 :])), None)
-    return {"verb": verb} if verb else None
+    ws = v.words
+    for i in range(v.lead + 1, len(ws)):
+        if verb := _READ_FORMS.get(ws[i]):
+            return {"verb": verb}
+    return None
 
 
 @_check("R141", kinds=["verbless"])
@@ -825,7 +828,7 @@ _RUNNING_READS = _w("query compute test profile trace measure monitor watch poll
 def _inspects_input(v: ToolView) -> bool:
     """The name leads with a read verb that examines its input rather than running it
     (``explain_command``, ``analyze_code_snippet``, ``count`` with a filter ``query``)."""
-    verb = _first(v, _READ_FORMS)
+    verb = _READ_FORMS.get(v.head)
     return verb is not None and verb not in _RUNNING_READS
 
 
@@ -839,7 +842,7 @@ _DEFINE_FORMS: Final = _verb_forms(_DEFINE_VERBS)
 def _code_parameter(v: ToolView) -> Values | None:
     if _inspects_input(v):
         return None
-    defines = _first(v, _DEFINE_FORMS) is not None
+    defines = _DEFINE_FORMS.get(v.head) is not None
     for p in v.params:
         if p in _CODE_PARAMS and not (defines and p == "code"):
             return {"param": p}
@@ -884,11 +887,11 @@ _PAYLOAD_WORDS = _w(
 
 @_check("R313", name=_UPDATE_VERBS)
 def _whole_object_update(v: ToolView) -> Values | None:
-    if not v.words or v.words[v.lead] not in _UPDATE_VERBS:
+    if v.head not in _UPDATE_VERBS:
         return None
     for p in v.params:
         if p.rsplit("_", 1)[-1] in _PAYLOAD_WORDS:
-            return {"verb": v.words[v.lead], "param": p}
+            return {"verb": v.head, "param": p}
     return None
 
 
@@ -913,7 +916,7 @@ def _declared_reader(v: ToolView) -> bool:
 @_check("R311", param_words=_OPERATION_PARAMS | _OPERATION_SUFFIXES)
 def _operation_selector(v: ToolView) -> Values | None:
     # Only on tools that change something: a read tool's "mode" or "method" is a way of reading.
-    if _first(v, _READ_FORMS) or _declared_reader(v):
+    if _READ_FORMS.get(v.head) or _declared_reader(v):
         return None
     for p, desc in v.params.items():
         if (p in _OPERATION_PARAMS or p.rsplit("_", 1)[-1] in _OPERATION_SUFFIXES) and (
