@@ -293,7 +293,7 @@ def _find(v: ToolView, rx: re.Pattern[str], starts: tuple[str, ...]) -> re.Match
     a few places rather than every character."""
     text = v.text
     at: list[int] = []
-    for w in _start_words(v):
+    for w in v.start_words if v.start_words is not None else _start_words(v):
         if w.startswith(starts):
             i = text.find(w)
             while i >= 0:
@@ -856,7 +856,7 @@ _param_rule("R307", _DRY)
 def _sql_write_parameter(v: ToolView) -> Values | None:
     for p, desc in v.params.items():
         if (p in _SQL_PARAMS or p == "query") and (
-            _SQL_WRITE.search(desc) or (p == "query" and _SQL_WRITE.search(v.text) and "sql" in v.text)
+            _SQL_WRITE.search(desc) or (p == "query" and "sql" in v.text and _SQL_WRITE.search(v.text))
         ):
             return {"param": p}
     return None
