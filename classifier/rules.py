@@ -24,10 +24,18 @@ import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
-from itertools import islice
-from typing import Any, Final, NamedTuple, TypeGuard
+from itertools import chain, islice
+from typing import Any, Final, NamedTuple
 
-from classifier.tokens import MAX_TEXT, ascii_words, clean, name_words, split_name, words
+from classifier.tokens import (
+    ASCII_WORD_BYTES,
+    MAX_TEXT,
+    ascii_words,
+    clean,
+    lower_words,
+    name_words,
+    split_name,
+)
 
 __all__ = [
     "DESTRUCTIVE",
@@ -223,6 +231,11 @@ class ToolView:
     annotations: Mapping[str, Any]
     #: Index in ``words`` of the leading verb: 1 after a product prefix (``zpa_create_group``).
     lead: int = 0
+    #: The rules that ``params`` and ``param_words`` trigger (part of the mask ``evaluate`` finds).
+    param_mask: int = 0
+    #: The leading verb's place, ``words[lead]`` ("" for a name without words): a verb of some
+    #: lexicon ``forms`` leads the name if ``forms.get(head)``.
+    head: str = ""
     #: Results of description searches that several rules share, by ``id`` of the pattern
     #: (hashing a compiled pattern hashes its whole program; see ``_search``).
     memo: dict[int, bool] = field(default_factory=dict)
@@ -235,23 +248,24 @@ _PARAM_SPLIT = re.compile(r"[^a-z0-9]+")
 
 
 @lru_cache(maxsize=16384)
-def _param_words(pname: str) -> tuple[str, ...]:
-    return tuple(w for w in _PARAM_SPLIT.split(pname) if w)
+def param_words(pname: str) -> tuple[str, ...]:
+    """The words of a normalised parameter name (``ToolView.params`` keys), in order."""
+    return tuple(filter(None, _PARAM_SPLIT.split(pname)))
 
 
 _NO_WORDS: Final[frozenset[str]] = frozenset()
 
 
 @lru_cache(maxsize=16384)
-def _param(key: str) -> tuple[str, frozenset[str]]:
-    """A parameter's key -> its normalised name (``ToolView.params``) and that name's words."""
+def _param(key: str) -> tuple[str, frozenset[str], int]:
+    """A parameter's key -> its normalised name (``ToolView.params``), that name's words and the
+    mask of the rules they trigger (``_BY_PARAM``, ``_BY_PARAM_WORD``)."""
     pname = "_".join(split_name(key)) or key.lower()
-    return pname, frozenset(_param_words(pname))
-
-
-def param_words(pname: str) -> tuple[str, ...]:
-    """The words of a normalised parameter name (``ToolView.params`` keys), in order."""
-    return _param_words(pname)
+    pwords = frozenset(param_words(pname))
+    mask = _BY_PARAM.get(pname, 0)
+    for w in pwords:
+        mask |= _BY_PARAM_WORD.get(w, 0)
+    return pname, pwords, mask
 
 
 def _lead(ws: list[str]) -> int:
@@ -279,7 +293,7 @@ def _find(v: ToolView, rx: re.Pattern[str], starts: tuple[str, ...]) -> re.Match
     a few places rather than every character."""
     text = v.text
     at: list[int] = []
-    for w in _start_words(v):
+    for w in v.start_words if v.start_words is not None else _start_words(v):
         if w.startswith(starts):
             i = text.find(w)
             while i >= 0:
@@ -315,42 +329,42 @@ def view(
     input_schema: Mapping[str, Any] | None = None,
     annotations: Mapping[str, Any] | None = None,
 ) -> ToolView:
+    # Written for the common tool (an ASCII description, a dict schema of a few parameters, no
+    # annotations): the quickest test first, and no call that a line can do.
     if not description:
-        text, text_words = "", []
+        text = ""
+        text_words: list[str] = []
     else:
         text = description[:MAX_TEXT]
         if text.isascii():
             text = text.lower()
-            text_words = ascii_words(text)  # = words(text), without its tests
+            # = ascii_words(text), without a call
+            text_words = text.encode("ascii").translate(ASCII_WORD_BYTES).decode("ascii").split()
         else:
             text = clean(text).lower()
-            text_words = words(text)
+            text_words = lower_words(text)
     params: dict[str, str] = {}
-    word_sets: list[frozenset[str]] = []
-    props = input_schema.get("properties") if _is_mapping(input_schema) else None
-    if _is_mapping(props):
-        for key, spec in props.items() if len(props) <= 200 else islice(props.items(), 200):
-            # The exact type tests first: most keys are str, most specs dicts, most have no description.
-            desc = spec.get("description") if type(spec) is dict or isinstance(spec, Mapping) else None
-            pname, pwords = _param(key if type(key) is str else str(key))
-            params[pname] = "" if desc is None else desc[:500].lower() if isinstance(desc, str) else ""
-            word_sets.append(pwords)
+    mask = 0
+    pwords = _NO_WORDS
+    if type(input_schema) is dict or (input_schema is not None and isinstance(input_schema, Mapping)):
+        props = input_schema.get("properties")
+        if type(props) is dict or (props is not None and isinstance(props, Mapping)):
+            word_sets = []
+            for key, spec in props.items() if len(props) <= 200 else islice(props.items(), 200):
+                # Most specs are dicts, most keys str; a description is a str or missing.
+                desc = spec.get("description") if type(spec) is dict or isinstance(spec, Mapping) else None
+                pname, pws, pmask = _param(key if type(key) is str else str(key))
+                params[pname] = "" if desc is None else desc[:500].lower() if isinstance(desc, str) else ""
+                word_sets.append(pws)
+                mask |= pmask
+            if word_sets:
+                pwords = _NO_WORDS.union(*word_sets)
     all_words, ws = name_words(name)
-    return ToolView(
-        name,
-        all_words,
-        ws,
-        text,
-        text_words,
-        params,
-        _NO_WORDS.union(*word_sets) if word_sets else _NO_WORDS,
-        annotations if _is_mapping(annotations) else {},
-        _lead(ws),
-    )
-
-
-def _is_mapping(value: object) -> TypeGuard[Mapping[str, Any]]:
-    return type(value) is dict or isinstance(value, Mapping)  # the exact test first: ABC checks are slow
+    if type(annotations) is not dict and (annotations is None or not isinstance(annotations, Mapping)):
+        annotations = {}
+    lead = _lead(ws) if len(ws) > 2 else 0
+    head = ws[lead] if ws else ""
+    return ToolView(name, all_words, ws, text, text_words, params, pwords, annotations, lead, mask, head)
 
 
 # --- checks: one function per rule id, each returns the values for its message (or None) -------
@@ -403,11 +417,6 @@ def _check(
     return register
 
 
-def _first(v: ToolView, forms: dict[str, str]) -> str | None:
-    """The leading verb of the name if it is one of ``forms`` (see ``_verb_forms``)."""
-    return forms.get(v.words[v.lead]) if v.words else None
-
-
 _CONJUNCTIONS = _w("and or then")
 #: Read verbs that are rarely nouns: a name that leads with one reads what follows it.
 _PLAIN_READS = _w(
@@ -423,7 +432,7 @@ def _read_object(v: ToolView, verb: str, forms: dict[str, str]) -> bool:
     ``get_tcp_resets_data``): ``verb`` is an action only where a conjunction joins it to the read
     (``get_or_create_user``, ``search_and_delete_messages``)."""
     ws = v.words
-    if not ws or ws[v.lead] not in _PLAIN_READ_FORMS:
+    if v.head not in _PLAIN_READ_FORMS:
         return False
     return not any(
         forms.get(ws[i]) == verb and ws[i - 1] in _CONJUNCTIONS for i in range(v.lead + 1, len(ws))
@@ -450,7 +459,7 @@ _READ_FORMS: Final = _verb_forms(READ_VERBS)
 
 @_check("R101", name=_DESTRUCTIVE_FORMS)
 def _destructive_verb(v: ToolView) -> Values | None:
-    verb = _first(v, _DESTRUCTIVE_FORMS)
+    verb = _DESTRUCTIVE_FORMS.get(v.head)
     return {"verb": verb} if verb else None
 
 
@@ -496,11 +505,11 @@ def _create_or_replace(v: ToolView) -> Values | None:
 @_check("R106", name={*_MONEY_FORMS, "pay", "charge", "transfer", "place"})
 def _money_movement(v: ToolView) -> Values | None:
     ws = v.words
-    if not ws or ws[v.lead] in _READ_FORMS:
+    if not ws or v.head in _READ_FORMS:
         return None
     found = [w for w in ws if w in _MONEY_FORMS]
-    if ws[v.lead] in ("pay", "charge", "transfer"):
-        found.insert(0, ws[v.lead])
+    if v.head in ("pay", "charge", "transfer"):
+        found.insert(0, v.head)
     if "place" in ws and "order" in ws:
         found.append("place order")
     return {"words": found[0]} if found else None
@@ -516,10 +525,10 @@ _LAUNCH_FORMS: Final = _verb_forms(_LAUNCH_VERBS)
 @_check("R107", name={*_INSTALL_FORMS, *_INSTALL_NOUNS})
 def _replaces_running_software(v: ToolView) -> Values | None:
     ws = v.words
-    if not ws or ws[v.lead] in _READ_FORMS:
+    if not ws or v.head in _READ_FORMS:
         return None
     verb = next((w for w in ws if w in _INSTALL_FORMS), None)
-    if verb is None and ws[v.lead] in _LAUNCH_FORMS and any(w in _INSTALL_NOUNS for w in ws):
+    if verb is None and v.head in _LAUNCH_FORMS and any(w in _INSTALL_NOUNS for w in ws):
         verb = " ".join(ws)
     return {"verb": verb} if verb else None
 
@@ -543,7 +552,7 @@ def _execute_verb(v: ToolView) -> Values | None:
 
 @_check("R121", name=_WRITE_FORMS)
 def _write_verb(v: ToolView) -> Values | None:
-    verb = _first(v, _WRITE_FORMS)
+    verb = _WRITE_FORMS.get(v.head)
     return {"verb": verb} if verb and verb not in NOUN_LIKE else None
 
 
@@ -555,20 +564,23 @@ def _write_verb_in_name(v: ToolView) -> Values | None:
 
 @_check("R123", name=_AMBIGUOUS_WRITE_FORMS)
 def _ambiguous_write_verb(v: ToolView) -> Values | None:
-    verb = _first(v, _AMBIGUOUS_WRITE_FORMS)
+    verb = _AMBIGUOUS_WRITE_FORMS.get(v.head)
     return {"verb": verb} if verb else None
 
 
 @_check("R131", name=_READ_FORMS)
 def _read_verb(v: ToolView) -> Values | None:
-    verb = _first(v, _READ_FORMS)
+    verb = _READ_FORMS.get(v.head)
     return {"verb": verb} if verb else None
 
 
 @_check("R132", name=_READ_FORMS)
 def _read_verb_in_name(v: ToolView) -> Values | None:
-    verb = next(filter(None, map(_READ_FORMS.get, v.words[v.lead + 1 :])), None)
-    return {"verb": verb} if verb else None
+    ws = v.words
+    for i in range(v.lead + 1, len(ws)):
+        if verb := _READ_FORMS.get(ws[i]):
+            return {"verb": verb}
+    return None
 
 
 @_check("R141", kinds=["verbless"])
@@ -697,15 +709,38 @@ _SIDE_EFFECT = re.compile(
     r"modifies|updates|uploads|appends|persists) (?!(?:are|is|were|will|may|can|from|since|of|for|by|to|"
     r"in|made|and|or|nothing|no)\b)\w+)"
 )
-_SIDE_EFFECT_NEEDS = ("creates", "inserts", "saves", "writes", "stores", "modifies", "updates", "uploads",
-                      "appends", "persists")
+_SIDE_EFFECT_NEEDS = frozenset(("creates", "inserts", "saves", "writes", "stores", "modifies", "updates",
+                                "uploads", "appends", "persists"))
+#: The characters a match of ``_SIDE_EFFECT`` may start with (its separator's first).
+_SIDE_EFFECT_OPENERS = ".:;!?\n"
 
 
 # The verb follows whitespace or punctuation: it starts a word.
 @_check("R213", text_starts=_SIDE_EFFECT_NEEDS)
 def _side_effect_statement(v: ToolView) -> Values | None:
-    if any(map(v.text.__contains__, _SIDE_EFFECT_NEEDS)) and (m := _SIDE_EFFECT.search(v.text)):
-        return {"phrase": m.group("phrase")}
+    """``_SIDE_EFFECT.search(v.text)``, tried only just before where its verbs occur.
+
+    A match's verb is a word of the description (followed by a space) and comes right after its
+    separator, which holds no letter: a match with the verb at ``i`` starts within the letterless
+    run before ``i``, at one of ``_SIDE_EFFECT_OPENERS``; the first verb with such a match has
+    the leftmost match (a later verb's separator starts after this verb's letters)."""
+    text = v.text
+    at = []
+    for w in _start_words(v):
+        if w in _SIDE_EFFECT_NEEDS:
+            i = text.find(w)
+            while i >= 0:
+                at.append(i)
+                i = text.find(w, i + 1)
+    at.sort()
+    match = _SIDE_EFFECT.match
+    for i in at:
+        run = i
+        while run and not text[run - 1].isalpha():
+            run -= 1
+        for start in range(run, i):
+            if text[start] in _SIDE_EFFECT_OPENERS and (m := match(text, start)):
+                return {"phrase": m.group("phrase")}
     return None
 
 
@@ -793,7 +828,7 @@ _RUNNING_READS = _w("query compute test profile trace measure monitor watch poll
 def _inspects_input(v: ToolView) -> bool:
     """The name leads with a read verb that examines its input rather than running it
     (``explain_command``, ``analyze_code_snippet``, ``count`` with a filter ``query``)."""
-    verb = _first(v, _READ_FORMS)
+    verb = _READ_FORMS.get(v.head)
     return verb is not None and verb not in _RUNNING_READS
 
 
@@ -807,7 +842,7 @@ _DEFINE_FORMS: Final = _verb_forms(_DEFINE_VERBS)
 def _code_parameter(v: ToolView) -> Values | None:
     if _inspects_input(v):
         return None
-    defines = _first(v, _DEFINE_FORMS) is not None
+    defines = _DEFINE_FORMS.get(v.head) is not None
     for p in v.params:
         if p in _CODE_PARAMS and not (defines and p == "code"):
             return {"param": p}
@@ -821,7 +856,7 @@ _param_rule("R307", _DRY)
 def _sql_write_parameter(v: ToolView) -> Values | None:
     for p, desc in v.params.items():
         if (p in _SQL_PARAMS or p == "query") and (
-            _SQL_WRITE.search(desc) or (p == "query" and _SQL_WRITE.search(v.text) and "sql" in v.text)
+            _SQL_WRITE.search(desc) or (p == "query" and "sql" in v.text and _SQL_WRITE.search(v.text))
         ):
             return {"param": p}
     return None
@@ -852,11 +887,11 @@ _PAYLOAD_WORDS = _w(
 
 @_check("R313", name=_UPDATE_VERBS)
 def _whole_object_update(v: ToolView) -> Values | None:
-    if not v.words or v.words[v.lead] not in _UPDATE_VERBS:
+    if v.head not in _UPDATE_VERBS:
         return None
     for p in v.params:
         if p.rsplit("_", 1)[-1] in _PAYLOAD_WORDS:
-            return {"verb": v.words[v.lead], "param": p}
+            return {"verb": v.head, "param": p}
     return None
 
 
@@ -881,7 +916,7 @@ def _declared_reader(v: ToolView) -> bool:
 @_check("R311", param_words=_OPERATION_PARAMS | _OPERATION_SUFFIXES)
 def _operation_selector(v: ToolView) -> Values | None:
     # Only on tools that change something: a read tool's "mode" or "method" is a way of reading.
-    if _first(v, _READ_FORMS) or _declared_reader(v):
+    if _READ_FORMS.get(v.head) or _declared_reader(v):
         return None
     for p, desc in v.params.items():
         if (p in _OPERATION_PARAMS or p.rsplit("_", 1)[-1] in _OPERATION_SUFFIXES) and (
@@ -958,7 +993,7 @@ ANNOTATION_RULES: Final = frozenset(r.id for r in RULES if r.id.startswith("R4")
 
 # --- dispatch ------------------------------------------------------------------------------------
 # Rule i of ``RULES`` is bit ``1 << i`` of a mask; a tool's candidates are the OR of the masks
-# of the triggers it has, and its checks run from the lowest bit up (``_BYTE_CHECKS``): in table order.
+# of the triggers it has, and its checks run from the lowest bit up: in table order.
 
 _ALL_CHECKS: Final = tuple((r, _CHECKS[r.id]) for r in RULES)
 _ALL_MASK: Final = (1 << len(RULES)) - 1
@@ -1055,39 +1090,7 @@ _NAMELESS_MASK: Final = _kind_mask("nameless")
 _VERBLESS_MASK: Final = _kind_mask("verbless")
 
 
-def _candidates(v: ToolView) -> int:
-    """Mask of the rules whose triggers ``v`` has: the only rules that can fire on it."""
-    mask = 0
-    get = _BY_NAME_WORD.get
-    for w in v.name_words:
-        mask |= get(w, 0)
-    if not v.name_words:
-        mask |= _NAMELESS_MASK
-    elif not mask & _VERB_BIT:
-        mask |= _VERBLESS_MASK
-    get = _BY_PARAM.get
-    for p in v.params:
-        mask |= get(p, 0)
-    get = _BY_PARAM_WORD.get
-    for w in v.param_words:
-        mask |= get(w, 0)
-    text = v.text
-    if text:
-        ws = _ascii_words(v)
-        # Each word that starts a match starts with its prefix (see ``_start_words``).
-        v.start_words = found = _START_MASKS.marked(ws)
-        for w in found:
-            mask |= _START_MASKS.known[w]
-        if ws:  # what ``lstrip`` leaves of the text starts with its first word
-            mask |= _OPENING_MASKS.mask(ws[0])
-    if v.annotations:
-        mask |= _ANNOTATIONS_MASK
-    return mask
-
-
-#: The checks of each byte of a mask (the lowest first), for each of its 256 values, in table order:
-#: a tool's checks are a few table look-ups away from its mask, where taking one bit at a time
-#: costs several operations on a number of more than 30 bits.
+#: The checks of each byte of a mask (the lowest first), for each of its 256 values, in table order.
 _BYTE_CHECKS: Final = tuple(
     tuple(
         tuple((RULES[i].id, _CHECKS[RULES[i].id]) for i in range(base, min(base + 8, len(RULES)))
@@ -1096,17 +1099,56 @@ _BYTE_CHECKS: Final = tuple(
     )
     for base in range(0, len(RULES), 8)
 )
+#: Most masks ``_DISPATCH`` keeps (beyond, it starts afresh).
+_MAX_MASKS: Final = 4096
+#: Mask of rules -> their ids and checks in table order, each mask worked out on first sight.
+_DISPATCH: dict[int, tuple[tuple[str, Check], ...]] = {}
+
+
+def _new_checks(mask: int) -> tuple[tuple[str, Check], ...]:
+    """The ids and checks of the rules of ``mask``, in table order (a few look-ups in
+    ``_BYTE_CHECKS``), kept in ``_DISPATCH``."""
+    if len(_DISPATCH) >= _MAX_MASKS:
+        _DISPATCH.clear()
+    by_byte = map(tuple.__getitem__, _BYTE_CHECKS, mask.to_bytes(len(_BYTE_CHECKS), "little"))
+    checks = _DISPATCH[mask] = tuple(chain.from_iterable(by_byte))
+    return checks
 
 
 def evaluate(v: ToolView, *, annotations: bool = True) -> list[Hit]:
-    """Every rule hit on a prepared tool, in table order."""
-    todo = _candidates(v) & (_ALL_MASK if annotations else _DEFINITION_MASK)
+    """Every rule hit on a prepared tool, in table order.
+
+    Only the checks of the rules whose triggers ``v`` has run: the mask of those rules is the OR
+    of the masks of its name words, parameters (``param_mask``), description words and opening."""
+    mask = v.param_mask
+    get = _BY_NAME_WORD.get
+    for w in v.name_words:
+        mask |= get(w, 0)
+    if not v.name_words:
+        mask |= _NAMELESS_MASK
+    elif not mask & _VERB_BIT:
+        mask |= _VERBLESS_MASK
+    text = v.text
+    if text:
+        ws = v.text_words if text.isascii() else ascii_words(text)
+        # Each word that starts a match starts with its prefix (see ``_start_words``).
+        v.start_words = found = _START_MASKS.marked(ws)
+        known = _START_MASKS.known
+        for w in found:
+            mask |= known[w]
+        if ws:  # what ``lstrip`` leaves of the text starts with its first word
+            mask |= _OPENING_MASKS.mask(ws[0])
+    if v.annotations:
+        mask |= _ANNOTATIONS_MASK
+    mask &= _ALL_MASK if annotations else _DEFINITION_MASK
+    checks = _DISPATCH.get(mask)
+    if checks is None:
+        checks = _new_checks(mask)
     hits = []
-    for checks, value in zip(_BYTE_CHECKS, todo.to_bytes(len(_BYTE_CHECKS), "little"), strict=True):
-        for rule_id, check in checks[value]:
-            values = check(v)
-            if values is not None:
-                hits.append(_hit(rule_id, tuple(values.items()) if values else ()))
+    for rule_id, check in checks:
+        values = check(v)
+        if values is not None:
+            hits.append(_hit(rule_id, tuple(values.items()) if values else ()))
     return hits
 
 

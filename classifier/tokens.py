@@ -14,7 +14,8 @@ import unicodedata
 from functools import lru_cache
 
 __all__ = [
-    "MAX_TEXT", "ascii_words", "clean", "name_segments", "name_words", "split_name", "tool_words", "words",
+    "ASCII_WORD_BYTES", "MAX_TEXT", "ascii_words", "clean", "lower_words", "name_segments", "name_words",
+    "split_name", "tool_words", "words",
 ]
 
 #: Longest description prefix used for features; a 10 MB description costs no more than this.
@@ -31,28 +32,35 @@ _TEXT_WORD = re.compile(r"[^\W_]+")
 #: text are then what ``str.split`` finds (faster than ``_TEXT_WORD.findall``, and the same). A
 #: byte table, because ``bytes.translate`` is one C loop where ``str.translate`` looks every
 #: distinct character up in a dict.
-_ASCII_WORD_BYTES = bytes(ord(chr(i).lower()) if chr(i).isalnum() else 32 for i in range(128)) + bytes(128)
+ASCII_WORD_BYTES = bytes(ord(chr(i).lower()) if chr(i).isalnum() else 32 for i in range(128)) + bytes(128)
 #: A name of lower-case words and numbers joined by ``_`` (most names): each part is one word.
 _PLAIN_NAME = re.compile(r"_*(?:(?:[a-z]+|[0-9]+)(?:_+|\Z))*")
 #: The commonest plain name: single ``_`` between its parts, none at its ends (a quicker test).
 _SNAKE_NAME = re.compile(r"(?:[a-z]+|[0-9]+)(?:_(?:[a-z]+|[0-9]+))*")
 
 
-_NON_ASCII = re.compile(r"[^\x00-\x7f]")
+#: Every ASCII byte, deleted by ``bytes.translate`` to leave a UTF-8 text's non-ASCII characters.
+_ASCII_BYTES = bytes(range(128))
 
 
 @lru_cache(maxsize=4096)
-def _is_format(ch: str) -> bool:
-    return unicodedata.category(ch) == "Cf"
+def _is_dropped(ch: str) -> bool:
+    """An invisible (``_INVISIBLE``) or format (``Cf``) character, which ``clean`` drops."""
+    return _INVISIBLE.match(ch) is not None or unicodedata.category(ch) == "Cf"
 
 
 def clean(text: str) -> str:
-    """Drop invisible and format characters (zero-width, bidi controls, tag characters)."""
+    """Drop invisible and format characters (zero-width, bidi controls, tag characters).
+
+    All of them are non-ASCII: the distinct non-ASCII characters of the normalised text (its
+    UTF-8 bytes less the ASCII ones, which never occur inside a multi-byte character) say which
+    to drop, in a few C passes rather than a pattern scan per character."""
     if text.isascii():
         return text
     text = unicodedata.normalize("NFKC", text)
-    text = _INVISIBLE.sub("", text)
-    drop = {ord(ch): None for ch in set(_NON_ASCII.findall(text)) if _is_format(ch)}
+    utf8 = text.encode("utf-8", "surrogatepass")
+    rest = utf8.translate(None, _ASCII_BYTES).decode("utf-8", "surrogatepass")
+    drop = {ord(ch): None for ch in set(rest) if _is_dropped(ch)}
     return text.translate(drop) if drop else text
 
 
@@ -116,12 +124,22 @@ def words(text: str | None, limit: int = MAX_TEXT) -> list[str]:
         return []
     text = text[:limit]
     if text.isascii():
-        return text.encode("ascii").translate(_ASCII_WORD_BYTES).decode("ascii").split()
+        return text.encode("ascii").translate(ASCII_WORD_BYTES).decode("ascii").split()
     return _TEXT_WORD.findall(clean(text).lower())
+
+
+def lower_words(text: str) -> list[str]:
+    """``words(text)`` for a text that is lower case already (``str.lower`` of something): it need
+    not be lowered again where ``clean`` leaves it as it is (``lower`` is idempotent)."""
+    text = text[:MAX_TEXT]
+    if text.isascii():
+        return text.encode("ascii").translate(ASCII_WORD_BYTES).decode("ascii").split()
+    cleaned = clean(text)
+    return _TEXT_WORD.findall(cleaned if cleaned == text else cleaned.lower())
 
 
 def ascii_words(text: str) -> list[str]:
     """The runs of ASCII letters and digits of ``text``, lower case, any other character a separator:
     ``words(text)`` if ``text`` is ASCII. Each non-ASCII character counts as one separator, so in
     lower-case text each word found is the substring of ``text`` where it begins."""
-    return text.encode("ascii", "replace").translate(_ASCII_WORD_BYTES).decode("ascii").split()
+    return text.encode("ascii", "replace").translate(ASCII_WORD_BYTES).decode("ascii").split()

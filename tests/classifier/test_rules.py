@@ -177,3 +177,27 @@ def test_word_masks_start_afresh_when_full(monkeypatch: pytest.MonkeyPatch) -> N
         chunk = words[i : i + 3]
         assert masks.marked(chunk) == {w for w in chunk if expected(w)}
         assert [masks.mask(w) for w in reversed(chunk)] == [expected(w) for w in reversed(chunk)]
+
+
+def test_dispatch_starts_afresh_when_full(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(rules, "_MAX_MASKS", 3)
+    monkeypatch.setattr(rules, "_DISPATCH", {})
+    for r in ROWS[:300]:
+        _same_as_ungated(r["name"], r.get("description"), r.get("input_schema"), r.get("annotations"))
+        assert len(rules._DISPATCH) <= 3
+
+
+def test_side_effect_statement_is_the_search() -> None:
+    """R213 tries its pattern only before its verbs: the same phrase as a search of the whole text."""
+    rng = random.Random(17)
+    tree = parser.parse(rules._SIDE_EFFECT.pattern, rules._SIDE_EFFECT.flags)
+    context = ["", " ", "x", "a1", "1", ". ", ".", "\n", "\n- ", "\n 2) ", "  ", "é", "—", "•", "the",
+               "creates", "recreates ", "creates is ", "updates ", ":", "\t"]
+    texts = [r.get("description") or "" for r in ROWS]
+    for _ in range(6000):
+        parts = [sample(tree.data, rng) for _ in range(rng.randint(0, 3))]
+        texts.append("".join(rng.choice(context) + p + rng.choice(context) for p in parts))
+    for text in texts:
+        v = view("x", text)
+        m = rules._SIDE_EFFECT.search(v.text)
+        assert rules._CHECKS["R213"](v) == ({"phrase": m.group("phrase")} if m else None), text

@@ -5,7 +5,7 @@ import re
 
 import pytest
 
-from classifier.tokens import ascii_words, name_words, split_name, tool_words, words
+from classifier.tokens import ascii_words, clean, lower_words, name_words, split_name, tool_words, words
 
 
 @pytest.mark.parametrize(
@@ -89,3 +89,45 @@ def test_ascii_words_are_the_ascii_runs_of_lower_case_text() -> None:
         assert ascii_words(text) == re.findall(r"[a-z0-9]+", text), text
         if text.isascii():
             assert ascii_words(text) == words(text), text
+
+
+def _reference_clean(text: str) -> str:
+    """``clean`` as first written: a pattern for the invisible characters, then each format one."""
+    import unicodedata
+
+    from classifier.tokens import _INVISIBLE
+
+    if text.isascii():
+        return text
+    text = _INVISIBLE.sub("", unicodedata.normalize("NFKC", text))
+    found = set(re.findall(r"[^\x00-\x7f]", text))
+    drop = {ord(ch): None for ch in found if unicodedata.category(ch) == "Cf"}
+    return text.translate(drop) if drop else text
+
+
+def test_clean_is_the_reference() -> None:
+    rng = random.Random(11)
+    special = [
+        "\u00ad", "\u034f", "\u061c", "\u115f", "\u17b4", "\u180e", "\u200b", "\u200d", "\u202e", "\u2060",
+        "\u2066", "\u3164", "\ufe0f", "\ufeff", "\uffa0", "\U000e0041", "\U000e0100", "\u0600", "\U0001d173",
+        "\ud800", "é", "e\u0301", "ﬁ", "Ⅻ", "①", "İ", "Σ", "删", "🔥", "\xa0", "\u3000", "ｆｕｌｌ",
+    ]
+    chars = [*special, *(chr(i) for i in range(32, 127)), "\n", "\t"]
+    texts = ["".join(rng.choices(chars, k=rng.randint(0, 40))) for _ in range(20000)]
+    texts += [chr(i) for i in range(0x110000) if i % 7 == 0 or 0x2000 <= i < 0x2100 or 0xe0000 <= i < 0xe0200]
+    for text in texts:
+        assert clean(text) == _reference_clean(text), ascii(text)
+
+
+def test_lower_words_are_the_words_of_lower_case_text() -> None:
+    rng = random.Random(13)
+    chars = [
+        "W\u030a", "\u030a", "İ", "Σ", "ΣΑ", "ﬁ", "ẞ", "\u200b", "é", "E\u0301", "Ⅻ", "ᴬ", "K", "删", "\xa0",
+        " ", "_", "-", ".", *(chr(i) for i in range(48, 123)),
+    ]
+    for _ in range(20000):
+        text = "".join(rng.choices(chars, k=rng.randint(0, 30)))
+        for lowered in (text.lower(), clean(text).lower()):
+            assert lower_words(lowered) == words(lowered), ascii(text)
+    long = "Ab" * 3000 + "é"
+    assert lower_words(long.lower()) == words(long.lower())
