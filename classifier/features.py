@@ -20,16 +20,20 @@ from typing import Final
 
 from classifier.rules import ANNOTATION_RULES, Hit, ToolView, param_words
 
-__all__ = ["DESC_WORDS", "GRAM_SLOT", "GRAM_WEIGHT", "SLOTS", "Block", "SplitBlocks", "char_grams",
-           "feature_blocks", "features", "split_blocks"]
+__all__ = ["BIGRAM_WORDS", "DESC_SLOT", "DESC_WORDS", "GRAM_SLOT", "GRAM_WEIGHT", "SLOTS", "STOP_WORDS",
+           "Block", "SplitBlocks", "char_grams", "desc_items", "feature_blocks", "features", "split_blocks"]
 
 #: Description words used for features (the rules read up to ``tokens.MAX_TEXT`` characters).
 DESC_WORDS: Final = 120
+#: Description bigrams come from the first this many words left after the stop words.
+BIGRAM_WORDS: Final = 40
 _STOP_WORDS = (
     "a an the of to in for and or on by with from is are be this that it its as at your you "
     "if can will all any which when use using used"
 )
-_STOP: Final = frozenset(_STOP_WORDS.split())
+#: Words left out of the description's features, in a fixed order.
+STOP_WORDS: Final = tuple(dict.fromkeys(_STOP_WORDS.split()))
+_STOP: Final = frozenset(STOP_WORDS)
 
 #: Weight of the block of the name's character n-grams (``c:``).
 GRAM_WEIGHT: Final = 0.8
@@ -53,9 +57,12 @@ SLOTS: Final = (
 )
 #: The slot of the ``c:`` block, whose items are the n-grams of a text (``char_grams``).
 GRAM_SLOT: Final = 4
+#: The slot of the ``d:`` block; the ``q:`` block follows it (``desc_items``).
+DESC_SLOT: Final = 5
 #: A tool's distinct items of each slot of ``SLOTS`` (an empty block has none), except in the
-#: ``c:`` slot the text its n-grams come from (batch scoring takes the n-grams of many names at
-#: once).
+#: ``c:`` slot the text its n-grams come from, in the ``d:`` slot the description's first words as
+#: they come (stop words and repeats included) and in the ``q:`` slot nothing: batch scoring takes
+#: the n-grams of many names, and the words and bigrams of many descriptions, at once.
 SplitBlocks = tuple[Collection[str], Collection[str], Collection[str], Collection[str], str, Collection[str],
                     Collection[str], Collection[str], Collection[str], Collection[str]]
 
@@ -79,9 +86,15 @@ def feature_blocks(v: ToolView, hits: list[Hit]) -> list[Block]:
     the features, and with it the order of the model's sums, is the same in every process.
     """
     out = []
-    for (prefix, weight, normalised), items in zip(SLOTS, split_blocks(v, hits), strict=True):
-        if prefix == "c:":
+    blocks = split_blocks(v, hits)
+    d, q = desc_items(blocks[DESC_SLOT])  # type: ignore[arg-type]
+    for slot, ((prefix, weight, normalised), items) in enumerate(zip(SLOTS, blocks, strict=True)):
+        if slot == GRAM_SLOT:
             items = dict.fromkeys(char_grams(items))  # type: ignore[arg-type]
+        elif slot == DESC_SLOT:
+            items = d
+        elif slot == DESC_SLOT + 1:
+            items = q
         if items:
             out.append((prefix, items, weight / sqrt(len(items)) if normalised else weight))
     return out
@@ -90,14 +103,21 @@ def feature_blocks(v: ToolView, hits: list[Hit]) -> list[Block]:
 _NONE: Final = ()
 
 
-def split_blocks(v: ToolView, hits: list[Hit]) -> SplitBlocks:
-    """The items of each slot of ``SLOTS`` (``feature_blocks`` before the values and the n-grams)."""
-    ws = v.words
-    dw = list(filterfalse(_STOP.__contains__, v.text_words[:DESC_WORDS]))
+def desc_items(words: list[str]) -> tuple[Collection[str], Collection[str]]:
+    """The ``d:`` and ``q:`` items of a description's first words: the words without stop words,
+    distinct, and the distinct bigrams (``a_b``) of the first ``BIGRAM_WORDS`` of those."""
+    dw = list(filterfalse(_STOP.__contains__, words))
     d = dict.fromkeys(dw)
-    bigrams = map("_".join, pairwise(dw[:40]))
+    bigrams = map("_".join, pairwise(dw[:BIGRAM_WORDS]))
     # Words hold no "_": distinct words make distinct bigrams, and then need no deduplication.
     q = list(bigrams) if len(d) == len(dw) else dict.fromkeys(bigrams)
+    return d, q
+
+
+def split_blocks(v: ToolView, hits: list[Hit]) -> SplitBlocks:
+    """The items of each slot of ``SLOTS`` (``feature_blocks`` before the values, the n-grams and
+    the description's ``desc_items``)."""
+    ws = v.words
     params = v.params
     if v.text and params:
         missing: Collection[str] = _NONE
@@ -111,8 +131,8 @@ def split_blocks(v: ToolView, hits: list[Hit]) -> SplitBlocks:
         (ws[-1],) if ws else _NONE,
         dict.fromkeys(map("_".join, pairwise(ws))),
         "^" + "_".join(ws) + "$",
-        d,
-        q,
+        v.text_words[:DESC_WORDS],
+        _NONE,
         dict.fromkeys(chain.from_iterable(map(param_words, params))) if params else _NONE,
         missing,
         dict.fromkeys([i for h in hits if (i := h.rule.id) not in ANNOTATION_RULES]) if hits else _NONE,

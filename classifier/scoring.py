@@ -17,13 +17,13 @@ import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from heapq import nlargest
-from itertools import chain, repeat
+from itertools import chain, count, islice, repeat
 from math import exp
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final, NamedTuple
 
 from classifier.errors import ClassifierError
-from classifier.features import GRAM_SLOT, SLOTS, char_grams
+from classifier.features import BIGRAM_WORDS, DESC_SLOT, GRAM_SLOT, SLOTS, STOP_WORDS, char_grams
 
 if TYPE_CHECKING:
     from classifier.features import SplitBlocks
@@ -117,8 +117,15 @@ class Scorer:
             gram_cols = np.array([grams[c] for c in sorted(grams)], dtype=np.intp)
             getters = {prefix: items.get for prefix, items in by_prefix.items()}
             w_by_class = np.ascontiguousarray(w.T)
+            # q: bigrams as pairs of word numbers (words hold no "_": a name with another "_" never
+            # matches), coded first * len(vocab) + second.
+            pairs = [(k.split("_"), i) for k, i in by_prefix.get("q:", {}).items() if k.count("_") == 1]
+            vocab = {w: j for j, w in enumerate(dict.fromkeys(w for p, _ in pairs for w in p))}
+            bigrams = {vocab[p[0]] * len(vocab) + vocab[p[1]]: i for p, i in pairs}
+            bigram_codes = np.array(sorted(bigrams), dtype=np.int64)
+            bigram_cols = np.array([bigrams[c] for c in sorted(bigrams)], dtype=np.intp)
             self._arrays = _Arrays(np, names, index, w, w_by_class, push, by_prefix, getters, rank,
-                                   gram_codes, gram_cols)
+                                   gram_codes, gram_cols, vocab, bigram_codes, bigram_cols)
         return self._arrays
 
     def score_blocks(self, tools: list[SplitBlocks]) -> tuple[list[list[float]], _Flat]:
@@ -146,9 +153,14 @@ class Scorer:
         row_length = np.zeros(n, dtype=np.intp)
         places = []  # of each slot: each row's known items in the slots before it, and in it
         by_slot = zip(*tools, strict=True)  # each slot of every tool
+        bigram_items = None
         for slot, ((prefix, weight, normalised), items) in enumerate(zip(SLOTS, by_slot, strict=True)):
             if slot == GRAM_SLOT:
                 rows, cols, lengths = self._gram_items(np, items)  # type: ignore[arg-type]
+            elif slot == DESC_SLOT:
+                (rows, cols, lengths), bigram_items = _desc_items(np, a, items)  # type: ignore[arg-type]
+            elif slot == DESC_SLOT + 1 and bigram_items is not None:
+                rows, cols, lengths = bigram_items
             else:
                 lengths = np.fromiter(map(len, items), dtype=np.intp, count=n)
                 get = a.getters.get(prefix, no_items)
@@ -289,6 +301,11 @@ class _Arrays(NamedTuple):
     #: The model's ``c:`` n-grams as sorted integer codes (``_gram_code``), and their columns.
     gram_codes: Any
     gram_cols: Any
+    #: The words of the model's ``q:`` bigrams numbered, and the bigrams as sorted codes (first *
+    #: len(vocab) + second), with their columns.
+    vocab: dict[str, int]
+    bigram_codes: Any
+    bigram_cols: Any
 
 
 class _Flat(NamedTuple):
@@ -376,6 +393,83 @@ def _gram_cols(np: Any, a: _Arrays, texts: list[str]) -> tuple[Any, Any]:
     keep = np.zeros(total, dtype=bool)
     keep[at] = True
     return rows[keep], cols[keep]
+
+
+_Items = tuple[Any, Any, Any]
+
+
+def _desc_items(np: Any, a: _Arrays, texts: list[list[str]]) -> tuple[_Items, _Items]:
+    """The ``d:`` and ``q:`` blocks of every row (``features.desc_items`` of each row's words), each
+    as (row, column) of its items, rows ascending, and the number of each row's items.
+
+    The batch's words are numbered once (stop words first): a word's number is where it first
+    occurs, so each distinct word is looked up in the model once; repeats within a row are found
+    by one sort of (number, position), and bigrams are pairs of numbers.
+    """
+    n = len(texts)
+    lengths = np.fromiter(map(len, texts), dtype=np.intp, count=n)
+    total = int(lengths.sum())
+    stops = len(STOP_WORDS)
+    numbers = dict(zip(STOP_WORDS, range(stops), strict=True))
+    word = np.fromiter(map(numbers.setdefault, chain.from_iterable(texts), count(stops)), dtype=np.int64,
+                       count=total)
+    rows = np.repeat(np.arange(n, dtype=np.intp), lengths)
+    kept = word >= stops
+    word, rows = word[kept], rows[kept]
+    # Each distinct word's model column and bigram-word number (-1: in no bigram of the model).
+    unknown = len(a.names)
+    distinct = list(islice(numbers, stops, None))
+    places = np.fromiter(islice(numbers.values(), stops, None), dtype=np.intp, count=len(distinct))
+    column = np.full(stops + total, unknown, dtype=np.intp)
+    get = a.getters.get("d:")
+    if get is not None:
+        column[places] = np.fromiter(map(get, distinct, repeat(unknown)), dtype=np.intp, count=len(distinct))
+    in_vocab = np.full(stops + total, -1, dtype=np.int64)
+    in_vocab[places] = np.fromiter(map(a.vocab.get, distinct, repeat(-1)), dtype=np.int64,
+                                   count=len(distinct))
+    # Words: the first of each in its row.
+    first = _first_in_row(np, word, rows)
+    d_rows = rows[first]
+    words = (d_rows, column[word[first]], np.bincount(d_rows, minlength=n))
+    # Bigrams: pairs of neighbours in a row, the second among the row's first BIGRAM_WORDS.
+    per_row = np.bincount(rows, minlength=n)
+    in_row = np.arange(len(rows), dtype=np.intp) - (np.cumsum(per_row) - per_row)[rows]
+    pair = (rows[1:] == rows[:-1]) & (in_row[1:] < BIGRAM_WORDS)
+    left, right, q_rows = word[:-1][pair], word[1:][pair], rows[1:][pair]
+    first = _first_in_row(np, left * (stops + total) + right, q_rows)
+    left, right, q_rows = left[first], right[first], q_rows[first]
+    cols = np.full(len(q_rows), unknown, dtype=np.intp)
+    codes = a.bigram_codes
+    if len(codes):
+        i, j = in_vocab[left], in_vocab[right]
+        code = i * len(a.vocab) + j
+        found = np.searchsorted(codes, code).clip(max=len(codes) - 1)
+        known = (i >= 0) & (j >= 0) & (codes[found] == code)
+        cols[known] = a.bigram_cols[found[known]]
+    return words, (q_rows, cols, np.bincount(q_rows, minlength=n))
+
+
+def _first_in_row(np: Any, codes: Any, rows: Any) -> Any:
+    """Whether each item is the first of its row with its code (``codes``: non-negative integers;
+    ``rows``: ascending), found by one sort of (code, position)."""
+    m = len(codes)
+    if not m:
+        return np.zeros(0, dtype=bool)
+    shift = m.bit_length()
+    if int(codes.max()).bit_length() + shift > 63:  # too large for one integer: a stable sort
+        at = np.argsort(codes, kind="stable")
+        code = codes[at]
+    else:
+        keys = np.sort(codes << shift | np.arange(m, dtype=np.int64))
+        at = keys & ((1 << shift) - 1)
+        code = keys >> shift
+    row = rows[at]
+    first = np.empty(m, dtype=bool)
+    first[0] = True
+    first[1:] = (code[1:] != code[:-1]) | (row[1:] != row[:-1])
+    out = np.zeros(m, dtype=bool)
+    out[at[first]] = True
+    return out
 
 
 _CACHE: dict[Path, Scorer] = {}

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 import classifier.scoring as scoring
-from classifier.features import char_grams, features, split_blocks
+from classifier.features import STOP_WORDS, char_grams, desc_items, features, split_blocks
 from classifier.model import TRAIN_DIR, load_rows
 from classifier.rules import evaluate, view
 from classifier.scoring import Scorer, load_scorer
@@ -59,13 +59,36 @@ def test_gram_items_of_a_huge_name_take_the_one_tool_path(monkeypatch: pytest.Mo
     assert tuple(x.tolist() for x in got) == _reference(texts)
 
 
+def test_desc_items_equal_the_one_tool_path() -> None:
+    # Repeated words and bigrams, stop words, more than BIGRAM_WORDS words, unknown words.
+    rng = random.Random(5)
+    a = load_scorer()._numpy()
+    known = sorted(a.by_prefix["d:"])[:50] + list(STOP_WORDS[:5]) + ["zzq", "qqz", "é"]
+    texts = [[rng.choice(known) for _ in range(rng.choice([0, 1, 2, 5, 20, 45, 120]))] for _ in range(400)]
+    got = scoring._desc_items(np, a, texts)
+    for block, (rows, cols, lengths) in enumerate(got):
+        prefix = ("d:", "q:")[block]
+        items = [desc_items(t)[block] for t in texts]
+        assert rows.tolist() == [i for i, x in enumerate(items) for _ in x]
+        assert cols.tolist() == [a.index.get(prefix + k, len(a.names)) for x in items for k in x]
+        assert lengths.tolist() == list(map(len, items))
+
+
+def test_first_in_row_with_large_codes() -> None:
+    codes = np.array([2**62, 5, 2**62, 5, 2**62, 7], dtype=np.int64)
+    rows = np.array([0, 0, 0, 1, 1, 1])
+    assert scoring._first_in_row(np, codes, rows).tolist() == [True, True, False, True, True, True]
+    assert scoring._first_in_row(np, codes % 8, rows).tolist() == [True, True, False, True, True, True]
+
+
 def _tools() -> list[dict]:
     rows = [r for p in sorted(TRAIN_DIR.glob("*.jsonl")) for r in load_rows(p)]
     odd = ["a", "get", "получить_погоду", "🔥delete🔥", "x_y_z_1_2", "GitHub:create_issue",
            "ｄｅｌｅｔｅ＿ｕｓｅｒ", "mcp__gh__deleteRepoHTTP2", "del\u200bete", "get_user_by_user_id",
            "list_list_list"]
     rows += [{"name": n, "description": d, "input_schema": s} for n in odd
-             for d in (None, "", "Deletes the user. Lists é the the user user.")
+             for d in (None, "", "Deletes the user. Lists é the the user user.",
+                       " ".join(["Deletes the user and lists the files of the user"] * 15))
              for s in (None, {"properties": {"user_id": {}, "userId": {}, "x": {}}})]
     return rows
 
