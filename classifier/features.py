@@ -20,8 +20,8 @@ from typing import Final
 
 from classifier.rules import ANNOTATION_RULES, Hit, ToolView, param_words
 
-__all__ = ["BIGRAM_WORDS", "DESC_SLOT", "DESC_WORDS", "GRAM_SLOT", "GRAM_WEIGHT", "SLOTS", "STOP_WORDS",
-           "Block", "SplitBlocks", "char_grams", "desc_items", "feature_blocks", "features", "split_blocks"]
+__all__ = ["BIGRAM_WORDS", "DESC_WORDS", "GRAM_WEIGHT", "SLOTS", "STOP_WORDS", "Block", "SplitBlocks",
+           "block_items", "char_grams", "desc_items", "feature_blocks", "features", "split_blocks"]
 
 #: Description words used for features (the rules read up to ``tokens.MAX_TEXT`` characters).
 DESC_WORDS: Final = 120
@@ -55,14 +55,11 @@ SLOTS: Final = (
     ("x:", 1.0, False),
     ("r:", 1.0, False),
 )
-#: The slot of the ``c:`` block, whose items are the n-grams of a text (``char_grams``).
-GRAM_SLOT: Final = 4
-#: The slot of the ``d:`` block; the ``q:`` block follows it (``desc_items``).
-DESC_SLOT: Final = 5
-#: A tool's distinct items of each slot of ``SLOTS`` (an empty block has none), except in the
-#: ``c:`` slot the text its n-grams come from, in the ``d:`` slot the description's first words as
-#: they come (stop words and repeats included) and in the ``q:`` slot nothing: batch scoring takes
-#: the n-grams of many names, and the words and bigrams of many descriptions, at once.
+#: A tool's items of each slot of ``SLOTS`` (``split_blocks``) as they come, before
+#: ``block_items`` makes them distinct: the name's words (``n:``), its own words (``b:``: their
+#: bigrams), the text of its n-grams (``c:``), the description's first words (``d:``; ``q:`` has
+#: nothing), the parameter names (``p:``: their words). Batch scoring takes those of many tools at
+#: once.
 SplitBlocks = tuple[Collection[str], Collection[str], Collection[str], Collection[str], str, Collection[str],
                     Collection[str], Collection[str], Collection[str], Collection[str]]
 
@@ -86,15 +83,7 @@ def feature_blocks(v: ToolView, hits: list[Hit]) -> list[Block]:
     the features, and with it the order of the model's sums, is the same in every process.
     """
     out = []
-    blocks = split_blocks(v, hits)
-    d, q = desc_items(blocks[DESC_SLOT])  # type: ignore[arg-type]
-    for slot, ((prefix, weight, normalised), items) in enumerate(zip(SLOTS, blocks, strict=True)):
-        if slot == GRAM_SLOT:
-            items = dict.fromkeys(char_grams(items))  # type: ignore[arg-type]
-        elif slot == DESC_SLOT:
-            items = d
-        elif slot == DESC_SLOT + 1:
-            items = q
+    for (prefix, weight, normalised), items in zip(SLOTS, block_items(split_blocks(v, hits)), strict=True):
         if items:
             out.append((prefix, items, weight / sqrt(len(items)) if normalised else weight))
     return out
@@ -114,9 +103,27 @@ def desc_items(words: list[str]) -> tuple[Collection[str], Collection[str]]:
     return d, q
 
 
+def block_items(blocks: SplitBlocks) -> list[Collection[str]]:
+    """The distinct items of each slot of ``SLOTS`` in order of first occurrence, from a tool's
+    ``split_blocks``."""
+    names, lead, last, own, text, desc, _, params, missing, rules = blocks
+    d, q = desc_items(desc)  # type: ignore[arg-type]
+    return [
+        dict.fromkeys(names),
+        lead,
+        last,
+        dict.fromkeys(map("_".join, pairwise(own))),
+        dict.fromkeys(char_grams(text)),  # type: ignore[arg-type]
+        d,
+        q,
+        dict.fromkeys(chain.from_iterable(map(param_words, params))),
+        missing,
+        rules,
+    ]
+
+
 def split_blocks(v: ToolView, hits: list[Hit]) -> SplitBlocks:
-    """The items of each slot of ``SLOTS`` (``feature_blocks`` before the values, the n-grams and
-    the description's ``desc_items``)."""
+    """The items of each slot of ``SLOTS`` as they come (``SplitBlocks``), for ``block_items``."""
     ws = v.words
     params = v.params
     if v.text and params:
@@ -126,14 +133,14 @@ def split_blocks(v: ToolView, hits: list[Hit]) -> SplitBlocks:
         if not params:
             missing.append("no_params")
     return (
-        dict.fromkeys(v.name_words),
+        v.name_words,
         (ws[v.lead],) if ws else _NONE,
         (ws[-1],) if ws else _NONE,
-        dict.fromkeys(map("_".join, pairwise(ws))),
+        ws,
         "^" + "_".join(ws) + "$",
         v.text_words[:DESC_WORDS],
         _NONE,
-        dict.fromkeys(chain.from_iterable(map(param_words, params))) if params else _NONE,
+        params,
         missing,
         dict.fromkeys([i for h in hits if (i := h.rule.id) not in ANNOTATION_RULES]) if hits else _NONE,
     )

@@ -23,7 +23,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final, NamedTuple
 
 from classifier.errors import ClassifierError
-from classifier.features import BIGRAM_WORDS, DESC_SLOT, GRAM_SLOT, SLOTS, STOP_WORDS, char_grams
+from classifier.features import BIGRAM_WORDS, SLOTS, STOP_WORDS, char_grams
+from classifier.rules import param_words
 
 if TYPE_CHECKING:
     from classifier.features import SplitBlocks
@@ -117,15 +118,9 @@ class Scorer:
             gram_cols = np.array([grams[c] for c in sorted(grams)], dtype=np.intp)
             getters = {prefix: items.get for prefix, items in by_prefix.items()}
             w_by_class = np.ascontiguousarray(w.T)
-            # q: bigrams as pairs of word numbers (words hold no "_": a name with another "_" never
-            # matches), coded first * len(vocab) + second.
-            pairs = [(k.split("_"), i) for k, i in by_prefix.get("q:", {}).items() if k.count("_") == 1]
-            vocab = {w: j for j, w in enumerate(dict.fromkeys(w for p, _ in pairs for w in p))}
-            bigrams = {vocab[p[0]] * len(vocab) + vocab[p[1]]: i for p, i in pairs}
-            bigram_codes = np.array(sorted(bigrams), dtype=np.int64)
-            bigram_cols = np.array([bigrams[c] for c in sorted(bigrams)], dtype=np.intp)
+            bigrams = {prefix: _bigram_table(np, by_prefix.get(prefix, {})) for prefix in ("b:", "q:")}
             self._arrays = _Arrays(np, names, index, w, w_by_class, push, by_prefix, getters, rank,
-                                   gram_codes, gram_cols, vocab, bigram_codes, bigram_cols)
+                                   gram_codes, gram_cols, bigrams)
         return self._arrays
 
     def score_blocks(self, tools: list[SplitBlocks]) -> tuple[list[list[float]], _Flat]:
@@ -153,14 +148,20 @@ class Scorer:
         row_length = np.zeros(n, dtype=np.intp)
         places = []  # of each slot: each row's known items in the slots before it, and in it
         by_slot = zip(*tools, strict=True)  # each slot of every tool
-        bigram_items = None
-        for slot, ((prefix, weight, normalised), items) in enumerate(zip(SLOTS, by_slot, strict=True)):
-            if slot == GRAM_SLOT:
+        bigrams = None  # (the q: block, made with the d: block)
+        for (prefix, weight, normalised), items in zip(SLOTS, by_slot, strict=True):
+            if prefix == "c:":
                 rows, cols, lengths = self._gram_items(np, items)  # type: ignore[arg-type]
-            elif slot == DESC_SLOT:
-                (rows, cols, lengths), bigram_items = _desc_items(np, a, items)  # type: ignore[arg-type]
-            elif slot == DESC_SLOT + 1 and bigram_items is not None:
-                rows, cols, lengths = bigram_items
+            elif prefix in ("n:", "b:", "d:", "p:"):
+                words = _words(np, items, prefix)  # type: ignore[arg-type]
+                if prefix == "b:":
+                    rows, cols, lengths = _bigram_items(np, a, prefix, words, None)
+                else:
+                    rows, cols, lengths = _distinct_items(np, a, prefix, words)
+                if prefix == "d:":
+                    bigrams = _bigram_items(np, a, "q:", words, BIGRAM_WORDS)
+            elif prefix == "q:" and bigrams is not None:
+                rows, cols, lengths = bigrams
             else:
                 lengths = np.fromiter(map(len, items), dtype=np.intp, count=n)
                 get = a.getters.get(prefix, no_items)
@@ -301,11 +302,8 @@ class _Arrays(NamedTuple):
     #: The model's ``c:`` n-grams as sorted integer codes (``_gram_code``), and their columns.
     gram_codes: Any
     gram_cols: Any
-    #: The words of the model's ``q:`` bigrams numbered, and the bigrams as sorted codes (first *
-    #: len(vocab) + second), with their columns.
-    vocab: dict[str, int]
-    bigram_codes: Any
-    bigram_cols: Any
+    #: Of the ``b:`` and ``q:`` prefixes, the model's bigrams as pairs of word numbers (``_bigram_table``).
+    bigrams: dict[str, _Bigrams]
 
 
 class _Flat(NamedTuple):
@@ -398,55 +396,103 @@ def _gram_cols(np: Any, a: _Arrays, texts: list[str]) -> tuple[Any, Any]:
 _Items = tuple[Any, Any, Any]
 
 
-def _desc_items(np: Any, a: _Arrays, texts: list[list[str]]) -> tuple[_Items, _Items]:
-    """The ``d:`` and ``q:`` blocks of every row (``features.desc_items`` of each row's words), each
-    as (row, column) of its items, rows ascending, and the number of each row's items.
+class _Bigrams(NamedTuple):
+    """A model's bigrams ``first_second`` of one prefix: their words numbered, and the bigrams as
+    sorted codes (first * len(vocab) + second) with their columns."""
 
-    The batch's words are numbered once (stop words first): a word's number is where it first
-    occurs, so each distinct word is looked up in the model once; repeats within a row are found
-    by one sort of (number, position), and bigrams are pairs of numbers.
-    """
-    n = len(texts)
-    lengths = np.fromiter(map(len, texts), dtype=np.intp, count=n)
+    vocab: dict[str, int]
+    codes: Any
+    cols: Any
+
+
+def _bigram_table(np: Any, items: dict[str, int]) -> _Bigrams:
+    # Words hold no "_": a bigram with another "_" never matches.
+    pairs = [(k.split("_"), i) for k, i in items.items() if k.count("_") == 1]
+    vocab = {w: j for j, w in enumerate(dict.fromkeys(w for p, _ in pairs for w in p))}
+    table = dict(sorted((vocab[p[0]] * len(vocab) + vocab[p[1]], i) for p, i in pairs))
+    codes = np.array(list(table), dtype=np.int64)
+    return _Bigrams(vocab, codes, np.array(list(table.values()), dtype=np.intp))
+
+
+class _Words(NamedTuple):
+    """The words of one slot of every row, numbered: a word's number is where it first occurs in
+    the batch, so that each distinct word is looked up in the model once."""
+
+    #: Each word's number and row (rows ascending), stop words left out.
+    number: Any
+    rows: Any
+    #: The distinct words, their numbers, and a bound of the numbers.
+    distinct: list[str]
+    places: Any
+    size: int
+    #: The number of rows.
+    n: int
+
+
+def _words(np: Any, items: list[Any], prefix: str) -> _Words:
+    """The words of each row of a slot of ``SplitBlocks``: the items themselves, or of ``p:`` the
+    words of each parameter name; of ``d:`` without stop words."""
+    n = len(items)
+    lengths = np.fromiter(map(len, items), dtype=np.intp, count=n)
+    chained = chain.from_iterable(items)
+    if prefix == "p:":  # parameter names -> their words
+        per_name = list(map(param_words, chained))
+        ends = np.zeros(len(per_name) + 1, dtype=np.intp)
+        np.cumsum(np.fromiter(map(len, per_name), dtype=np.intp, count=len(per_name)), out=ends[1:])
+        bounds = np.cumsum(lengths)
+        lengths = ends[bounds] - ends[bounds - lengths]
+        chained = chain.from_iterable(per_name)
+    skip = STOP_WORDS if prefix == "d:" else ()
     total = int(lengths.sum())
-    stops = len(STOP_WORDS)
-    numbers = dict(zip(STOP_WORDS, range(stops), strict=True))
-    word = np.fromiter(map(numbers.setdefault, chain.from_iterable(texts), count(stops)), dtype=np.int64,
-                       count=total)
+    numbers = dict(zip(skip, range(len(skip)), strict=True))
+    number = np.fromiter(map(numbers.setdefault, chained, count(len(skip))), dtype=np.int64, count=total)
     rows = np.repeat(np.arange(n, dtype=np.intp), lengths)
-    kept = word >= stops
-    word, rows = word[kept], rows[kept]
-    # Each distinct word's model column and bigram-word number (-1: in no bigram of the model).
+    if skip:
+        kept = number >= len(skip)
+        number, rows = number[kept], rows[kept]
+    distinct = list(islice(numbers, len(skip), None))
+    places = np.fromiter(islice(numbers.values(), len(skip), None), dtype=np.intp, count=len(distinct))
+    return _Words(number, rows, distinct, places, len(skip) + total, n)
+
+
+def _distinct_items(np: Any, a: _Arrays, prefix: str, w: _Words) -> _Items:
+    """(row, column) of each row's distinct words, in order of first occurrence, and their number
+    per row."""
     unknown = len(a.names)
-    distinct = list(islice(numbers, stops, None))
-    places = np.fromiter(islice(numbers.values(), stops, None), dtype=np.intp, count=len(distinct))
-    column = np.full(stops + total, unknown, dtype=np.intp)
-    get = a.getters.get("d:")
+    column = np.full(w.size, unknown, dtype=np.intp)
+    get = a.getters.get(prefix)
     if get is not None:
-        column[places] = np.fromiter(map(get, distinct, repeat(unknown)), dtype=np.intp, count=len(distinct))
-    in_vocab = np.full(stops + total, -1, dtype=np.int64)
-    in_vocab[places] = np.fromiter(map(a.vocab.get, distinct, repeat(-1)), dtype=np.int64,
-                                   count=len(distinct))
-    # Words: the first of each in its row.
-    first = _first_in_row(np, word, rows)
-    d_rows = rows[first]
-    words = (d_rows, column[word[first]], np.bincount(d_rows, minlength=n))
-    # Bigrams: pairs of neighbours in a row, the second among the row's first BIGRAM_WORDS.
-    per_row = np.bincount(rows, minlength=n)
-    in_row = np.arange(len(rows), dtype=np.intp) - (np.cumsum(per_row) - per_row)[rows]
-    pair = (rows[1:] == rows[:-1]) & (in_row[1:] < BIGRAM_WORDS)
-    left, right, q_rows = word[:-1][pair], word[1:][pair], rows[1:][pair]
-    first = _first_in_row(np, left * (stops + total) + right, q_rows)
-    left, right, q_rows = left[first], right[first], q_rows[first]
-    cols = np.full(len(q_rows), unknown, dtype=np.intp)
-    codes = a.bigram_codes
-    if len(codes):
+        column[w.places] = np.fromiter(map(get, w.distinct, repeat(unknown)), dtype=np.intp,
+                                       count=len(w.distinct))
+    first = _first_in_row(np, w.number, w.rows)
+    rows = w.rows[first]
+    return rows, column[w.number[first]], np.bincount(rows, minlength=w.n)
+
+
+def _bigram_items(np: Any, a: _Arrays, prefix: str, w: _Words, limit: int | None) -> _Items:
+    """(row, column) of each row's distinct bigrams of neighbouring words (of its first ``limit``
+    words), in order of first occurrence, and their number per row."""
+    rows = w.rows
+    pair = rows[1:] == rows[:-1]
+    if limit is not None:
+        per_row = np.bincount(rows, minlength=w.n)
+        in_row = np.arange(len(rows), dtype=np.intp) - (np.cumsum(per_row) - per_row)[rows]
+        pair &= in_row[1:] < limit
+    left, right, rows = w.number[:-1][pair], w.number[1:][pair], rows[1:][pair]
+    first = _first_in_row(np, left * w.size + right, rows)
+    left, right, rows = left[first], right[first], rows[first]
+    cols = np.full(len(rows), len(a.names), dtype=np.intp)
+    table = a.bigrams[prefix]
+    if len(table.codes):
+        in_vocab = np.full(w.size, -1, dtype=np.int64)
+        in_vocab[w.places] = np.fromiter(map(table.vocab.get, w.distinct, repeat(-1)), dtype=np.int64,
+                                         count=len(w.distinct))
         i, j = in_vocab[left], in_vocab[right]
-        code = i * len(a.vocab) + j
-        found = np.searchsorted(codes, code).clip(max=len(codes) - 1)
-        known = (i >= 0) & (j >= 0) & (codes[found] == code)
-        cols[known] = a.bigram_cols[found[known]]
-    return words, (q_rows, cols, np.bincount(q_rows, minlength=n))
+        code = i * len(table.vocab) + j
+        found = np.searchsorted(table.codes, code).clip(max=len(table.codes) - 1)
+        known = (i >= 0) & (j >= 0) & (table.codes[found] == code)
+        cols[known] = table.cols[found[known]]
+    return rows, cols, np.bincount(rows, minlength=w.n)
 
 
 def _first_in_row(np: Any, codes: Any, rows: Any) -> Any:

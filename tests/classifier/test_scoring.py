@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import random
+from itertools import chain, pairwise
 
 import numpy as np
 import pytest
 
 import classifier.scoring as scoring
-from classifier.features import STOP_WORDS, char_grams, desc_items, features, split_blocks
+from classifier.features import BIGRAM_WORDS, STOP_WORDS, char_grams, desc_items, features, split_blocks
 from classifier.model import TRAIN_DIR, load_rows
-from classifier.rules import evaluate, view
+from classifier.rules import evaluate, param_words, view
 from classifier.scoring import Scorer, load_scorer
 
 
@@ -59,18 +60,30 @@ def test_gram_items_of_a_huge_name_take_the_one_tool_path(monkeypatch: pytest.Mo
     assert tuple(x.tolist() for x in got) == _reference(texts)
 
 
-def test_desc_items_equal_the_one_tool_path() -> None:
-    # Repeated words and bigrams, stop words, more than BIGRAM_WORDS words, unknown words.
+@pytest.mark.parametrize("prefix", ["n:", "b:", "d:", "p:"])
+def test_word_items_equal_the_one_tool_path(prefix: str) -> None:
+    # Repeated words and bigrams, stop words, more than BIGRAM_WORDS words, unknown words; parameter
+    # names of several words, some shared.
     rng = random.Random(5)
     a = load_scorer()._numpy()
-    known = sorted(a.by_prefix["d:"])[:50] + list(STOP_WORDS[:5]) + ["zzq", "qqz", "é"]
+    known = sorted(a.by_prefix[prefix])[:50] + list(STOP_WORDS[:5]) + ["zzq", "qqz", "é", "user_id", "a__b"]
     texts = [[rng.choice(known) for _ in range(rng.choice([0, 1, 2, 5, 20, 45, 120]))] for _ in range(400)]
-    got = scoring._desc_items(np, a, texts)
-    for block, (rows, cols, lengths) in enumerate(got):
-        prefix = ("d:", "q:")[block]
-        items = [desc_items(t)[block] for t in texts]
+    words = scoring._words(np, texts, prefix)
+    expected = {"n:": [dict.fromkeys(t) for t in texts],
+                "b:": [dict.fromkeys(map("_".join, pairwise(t))) for t in texts],
+                "d:": [desc_items(t)[0] for t in texts],
+                "p:": [dict.fromkeys(chain.from_iterable(map(param_words, t))) for t in texts]}[prefix]
+    blocks = [(prefix, expected)]
+    if prefix == "b:":
+        got = [scoring._bigram_items(np, a, prefix, words, None)]
+    else:
+        got = [scoring._distinct_items(np, a, prefix, words)]
+    if prefix == "d:":
+        got.append(scoring._bigram_items(np, a, "q:", words, BIGRAM_WORDS))
+        blocks.append(("q:", [desc_items(t)[1] for t in texts]))
+    for (rows, cols, lengths), (name, items) in zip(got, blocks, strict=True):
         assert rows.tolist() == [i for i, x in enumerate(items) for _ in x]
-        assert cols.tolist() == [a.index.get(prefix + k, len(a.names)) for x in items for k in x]
+        assert cols.tolist() == [a.index.get(name + k, len(a.names)) for x in items for k in x]
         assert lengths.tolist() == list(map(len, items))
 
 
