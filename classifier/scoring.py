@@ -114,13 +114,12 @@ class Scorer:
             rank = np.zeros(len(names) + 1, dtype=np.intp)
             rank[sorted(range(len(names)), key=names.__getitem__)] = np.arange(len(names))
             grams = {_gram_code(g): i for g, i in by_prefix.get("c:", {}).items() if _codable(g)}
-            gram_codes = np.array(sorted(grams), dtype=np.uint64)
-            gram_cols = np.array([grams[c] for c in sorted(grams)], dtype=np.intp)
+            gram_table = _HashTable.of(np, grams, len(names))
             getters = {prefix: items.get for prefix, items in by_prefix.items()}
             w_by_class = np.ascontiguousarray(w.T)
             bigrams = {prefix: _bigram_table(np, by_prefix.get(prefix, {})) for prefix in ("b:", "q:")}
             self._arrays = _Arrays(np, names, index, w, w_by_class, push, by_prefix, getters, rank,
-                                   gram_codes, gram_cols, bigrams)
+                                   gram_table, bigrams)
         return self._arrays
 
     def score_blocks(self, tools: list[SplitBlocks]) -> tuple[list[list[float]], _Flat]:
@@ -169,11 +168,11 @@ class Scorer:
                                    count=int(lengths.sum()))
                 rows = np.repeat(np.arange(n, dtype=np.intp), lengths)
             known = cols != unknown
-            rows = rows[known]
+            rows = rows.compress(known)
             slot_rows.append(rows)
-            slot_cols.append(cols[known])
+            slot_cols.append(cols.compress(known))
             if normalised:  # (a row without items has no value to take)
-                slot_vals.append((weight / np.sqrt(np.maximum(lengths, 1).astype(float)))[rows])
+                slot_vals.append((weight / np.sqrt(np.maximum(lengths, 1).astype(float))).take(rows))
             else:
                 slot_vals.append(np.full(len(rows), weight))
             counts = np.bincount(rows, minlength=n)
@@ -185,7 +184,7 @@ class Scorer:
         out_vals = np.empty(total)
         for rows, cols, vals, (before, start) in zip(slot_rows, slot_cols, slot_vals, places, strict=True):
             # The j-th item of a row in this slot (at start + j) goes to row_start + before + j.
-            at = (row_start + before - start)[rows] + np.arange(len(rows), dtype=np.intp)
+            at = (row_start + before - start).take(rows) + np.arange(len(rows), dtype=np.intp)
             out_cols[at] = cols
             out_vals[at] = vals
         return _Flat(out_cols, out_vals, row_length)
@@ -257,12 +256,12 @@ class Scorer:
         n = len(labels)
         out: list[list[tuple[str, float]]] = [[] for _ in range(n)]
         rows = np.repeat(np.arange(n, dtype=np.intp), flat.lengths)
-        push = flat.vals * a.push.ravel()[flat.cols * 3 + np.array(labels, dtype=np.intp)[rows]]
+        push = flat.vals * a.push.ravel().take(flat.cols * 3 + np.array(labels, dtype=np.intp).take(rows))
         keep = np.flatnonzero(push > 0)  # (``flat`` holds only features that the model knows)
         if not len(keep):
             return out
-        push, rows, cols = push[keep], rows[keep], flat.cols[keep]  # rows ascending
-        rank = a.rank[cols]
+        push, rows, cols = push.take(keep), rows.take(keep), flat.cols.take(keep)  # rows ascending
+        rank = a.rank.take(cols)
         counts = np.bincount(rows, minlength=n)
         present = counts[counts > 0]
         starts = np.cumsum(present) - present  # where each row with pushes begins
@@ -299,9 +298,8 @@ class _Arrays(NamedTuple):
     #: ``by_prefix[prefix].get`` of each prefix.
     getters: dict[str, Any]
     rank: Any
-    #: The model's ``c:`` n-grams as sorted integer codes (``_gram_code``), and their columns.
-    gram_codes: Any
-    gram_cols: Any
+    #: The model's ``c:`` n-grams by integer code (``_gram_code``).
+    grams: _HashTable
     #: Of the ``b:`` and ``q:`` prefixes, the model's bigrams as pairs of word numbers (``_bigram_table``).
     bigrams: dict[str, _Bigrams]
 
@@ -337,9 +335,9 @@ def _gram_cols(np: Any, a: _Arrays, texts: list[str]) -> tuple[Any, Any]:
     first occurrence: row by row, the 3-grams by position, then the 4-grams, then the 5-grams.
     An n-gram the model does not know has column ``len(a.names)``.
 
-    The n-grams are put straight into that order, then sorted once as ``code, position`` (one
-    integer each): an n-gram is the first of its row when the one before it in that order has
-    another code or lies in an earlier row; the sorted codes are looked up in the model's.
+    The n-grams are put straight into that order as integer codes; repeats are found by sorting
+    (``_first_in_row``) only the rows that repeat a 3-gram, and the codes are looked up in a hash
+    table of the model's.
     """
     lengths = np.fromiter(map(len, texts), dtype=np.intp, count=len(texts))
     per_size = [np.maximum(lengths - (size - 1), 0) for size in (3, 4, 5)]
@@ -366,31 +364,72 @@ def _gram_cols(np: Any, a: _Arrays, texts: list[str]) -> tuple[Any, Any]:
     # by size (``char_grams`` order), from by_size.ravel()[i * len(data) + text_start[r] + j].
     count = np.stack(per_size, axis=1).ravel()
     source = (text_start[:, None] + np.arange(3) * len(data)).ravel()
-    codes = by_size.ravel()[
+    codes = by_size.ravel().take(
         np.repeat(source - (np.cumsum(count) - count), count) + np.arange(total, dtype=np.intp)
-    ]
+    )
     rows = np.repeat(np.arange(len(texts), dtype=np.intp), per_row)
-    keys = np.sort(codes << np.uint64(shift) | np.arange(total, dtype=np.uint64))
-    at = (keys & np.uint64((1 << shift) - 1)).astype(np.intp)
-    code = keys >> np.uint64(shift)
-    first = np.empty(total, dtype=bool)
-    first[0] = True
-    row = rows[at]
-    first[1:] = (code[1:] != code[:-1]) | (row[1:] != row[:-1])
-    at, code = at[first], code[first]
-    unknown = len(a.names)
-    cols = np.full(total, unknown, dtype=np.intp)
-    if len(a.gram_codes):
-        # Many names share n-grams: each distinct code is looked up once.
-        new = np.empty(len(code), dtype=bool)
-        new[0] = True
-        new[1:] = code[1:] != code[:-1]
-        distinct = code[new]
-        found = np.searchsorted(a.gram_codes, distinct).clip(max=len(a.gram_codes) - 1)
-        cols[at] = np.where(a.gram_codes[found] == distinct, a.gram_cols[found], unknown)[np.cumsum(new) - 1]
-    keep = np.zeros(total, dtype=bool)
-    keep[at] = True
-    return rows[keep], cols[keep]
+    # A row repeats an n-gram only if it repeats a 3-gram (inside it): only such rows are sorted
+    # whole; the others keep all their n-grams.
+    three = np.flatnonzero(codes < np.uint64(4 << 24))
+    repeats = np.zeros(len(texts) + 1, dtype=bool)
+    three_rows = rows.take(three)
+    repeats[three_rows.compress(~_first_in_row(np, codes.take(three).astype(np.int64), three_rows))] = True
+    keep = ~repeats.take(rows)
+    some = np.flatnonzero(~keep)
+    if len(some):
+        keep[some] = _first_in_row(np, codes.take(some).astype(np.int64), rows.take(some))
+    rows, codes = rows.compress(keep), codes.compress(keep)
+    return rows, a.grams.find(np, codes)
+
+
+class _HashTable(NamedTuple):
+    """Non-zero integer keys -> columns, for looking up many keys at once with numpy: open
+    addressing (the next slot after a taken one), a slot per key by a multiplicative hash."""
+
+    keys: Any
+    cols: Any
+    #: How many slots the longest search reads, and the bits of a slot number.
+    probes: int
+    bits: int
+    unknown: int
+
+    @classmethod
+    def of(cls, np: Any, items: dict[int, int], unknown: int) -> _HashTable:
+        bits = max(4, (4 * len(items)).bit_length())  # a quarter full at most
+        size = 1 << bits
+        keys = [0] * size
+        cols = [unknown] * size
+        probes = 1
+        slots = _slots(np, np.array(list(items), dtype=np.uint64), bits).tolist()
+        for (key, col), slot in zip(items.items(), slots, strict=True):
+            tries = 1
+            while keys[slot]:
+                slot = (slot + 1) & (size - 1)
+                tries += 1
+            keys[slot], cols[slot] = key, col
+            probes = max(probes, tries)
+        return cls(np.array(keys, dtype=np.uint64), np.array(cols, dtype=np.intp), probes, bits, unknown)
+
+    def find(self, np: Any, keys: Any) -> Any:
+        """The column of each key (``unknown`` for a key not in the table)."""
+        out = np.full(len(keys), self.unknown, dtype=np.intp)
+        slot = _slots(np, keys, self.bits)
+        pending = np.arange(len(keys), dtype=np.intp)
+        mask = (1 << self.bits) - 1
+        for _ in range(self.probes):
+            if not len(pending):
+                break
+            there = self.keys.take(slot)
+            found = there == keys.take(pending)
+            out[pending.compress(found)] = self.cols.take(slot.compress(found))
+            go_on = ~found & (there != 0)  # a free slot ends the search
+            pending, slot = pending.compress(go_on), (slot.compress(go_on) + 1) & mask
+        return out
+
+
+def _slots(np: Any, keys: Any, bits: int) -> Any:
+    """Each key's first slot in a table of ``2**bits``: Fibonacci hashing of its 64 bits."""
+    return ((keys * np.uint64(0x9E3779B97F4A7C15)) >> np.uint64(64 - bits)).astype(np.intp)
 
 
 _Items = tuple[Any, Any, Any]
@@ -449,7 +488,7 @@ def _words(np: Any, items: list[Any], prefix: str) -> _Words:
     rows = np.repeat(np.arange(n, dtype=np.intp), lengths)
     if skip:
         kept = number >= len(skip)
-        number, rows = number[kept], rows[kept]
+        number, rows = number.compress(kept), rows.compress(kept)
     distinct = list(islice(numbers, len(skip), None))
     places = np.fromiter(islice(numbers.values(), len(skip), None), dtype=np.intp, count=len(distinct))
     return _Words(number, rows, distinct, places, len(skip) + total, n)
@@ -465,8 +504,8 @@ def _distinct_items(np: Any, a: _Arrays, prefix: str, w: _Words) -> _Items:
         column[w.places] = np.fromiter(map(get, w.distinct, repeat(unknown)), dtype=np.intp,
                                        count=len(w.distinct))
     first = _first_in_row(np, w.number, w.rows)
-    rows = w.rows[first]
-    return rows, column[w.number[first]], np.bincount(rows, minlength=w.n)
+    rows = w.rows.compress(first)
+    return rows, column.take(w.number.compress(first)), np.bincount(rows, minlength=w.n)
 
 
 def _bigram_items(np: Any, a: _Arrays, prefix: str, w: _Words, limit: int | None) -> _Items:
@@ -476,18 +515,18 @@ def _bigram_items(np: Any, a: _Arrays, prefix: str, w: _Words, limit: int | None
     pair = rows[1:] == rows[:-1]
     if limit is not None:
         per_row = np.bincount(rows, minlength=w.n)
-        in_row = np.arange(len(rows), dtype=np.intp) - (np.cumsum(per_row) - per_row)[rows]
+        in_row = np.arange(len(rows), dtype=np.intp) - (np.cumsum(per_row) - per_row).take(rows)
         pair &= in_row[1:] < limit
-    left, right, rows = w.number[:-1][pair], w.number[1:][pair], rows[1:][pair]
+    left, right, rows = w.number[:-1].compress(pair), w.number[1:].compress(pair), rows[1:].compress(pair)
     first = _first_in_row(np, left * w.size + right, rows)
-    left, right, rows = left[first], right[first], rows[first]
+    left, right, rows = left.compress(first), right.compress(first), rows.compress(first)
     cols = np.full(len(rows), len(a.names), dtype=np.intp)
     table = a.bigrams[prefix]
     if len(table.codes):
         in_vocab = np.full(w.size, -1, dtype=np.int64)
         in_vocab[w.places] = np.fromiter(map(table.vocab.get, w.distinct, repeat(-1)), dtype=np.int64,
                                          count=len(w.distinct))
-        i, j = in_vocab[left], in_vocab[right]
+        i, j = in_vocab.take(left), in_vocab.take(right)
         code = i * len(table.vocab) + j
         found = np.searchsorted(table.codes, code).clip(max=len(table.codes) - 1)
         known = (i >= 0) & (j >= 0) & (table.codes[found] == code)
@@ -504,17 +543,17 @@ def _first_in_row(np: Any, codes: Any, rows: Any) -> Any:
     shift = m.bit_length()
     if int(codes.max()).bit_length() + shift > 63:  # too large for one integer: a stable sort
         at = np.argsort(codes, kind="stable")
-        code = codes[at]
+        code = codes.take(at)
     else:
         keys = np.sort(codes << shift | np.arange(m, dtype=np.int64))
         at = keys & ((1 << shift) - 1)
         code = keys >> shift
-    row = rows[at]
+    row = rows.take(at)
     first = np.empty(m, dtype=bool)
     first[0] = True
     first[1:] = (code[1:] != code[:-1]) | (row[1:] != row[:-1])
     out = np.zeros(m, dtype=bool)
-    out[at[first]] = True
+    out[at.compress(first)] = True
     return out
 
 
