@@ -58,7 +58,8 @@ SLOTS: Final = (
 #: A tool's items of each slot of ``SLOTS`` (``split_blocks``) as they come, before
 #: ``block_items`` makes them distinct: the name's words (``n:``), its own words (``b:``: their
 #: bigrams), the text of its n-grams (``c:``), the description's first words (``d:``; ``q:`` has
-#: nothing), the parameter names (``p:``: their words). Batch scoring takes those of many tools at
+#: nothing), the parameter names (``p:``: their words), the rule hits (``r:``: their rules' ids,
+#: annotation rules left out). Batch scoring takes those of many tools at
 #: once.
 SplitBlocks = tuple[Collection[str], Collection[str], Collection[str], Collection[str], str, Collection[str],
                     Collection[str], Collection[str], Collection[str], Collection[str]]
@@ -118,7 +119,7 @@ def block_items(blocks: SplitBlocks) -> list[Collection[str]]:
         q,
         dict.fromkeys(chain.from_iterable(map(param_words, params))),
         missing,
-        rules,
+        dict.fromkeys([i for h in rules if (i := h.rule.id) not in ANNOTATION_RULES]),  # type: ignore[attr-defined]
     ]
 
 
@@ -142,7 +143,7 @@ def split_blocks(v: ToolView, hits: list[Hit]) -> SplitBlocks:
         _NONE,
         params,
         missing,
-        dict.fromkeys([i for h in hits if (i := h.rule.id) not in ANNOTATION_RULES]) if hits else _NONE,
+        hits,
     )
 
 

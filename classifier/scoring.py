@@ -19,12 +19,13 @@ from dataclasses import dataclass, field
 from heapq import nlargest
 from itertools import chain, count, islice, repeat
 from math import exp
+from operator import attrgetter
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final, NamedTuple
 
 from classifier.errors import ClassifierError
 from classifier.features import BIGRAM_WORDS, SLOTS, STOP_WORDS, char_grams
-from classifier.rules import param_words
+from classifier.rules import ANNOTATION_RULES, param_words
 
 if TYPE_CHECKING:
     from classifier.features import SplitBlocks
@@ -151,7 +152,7 @@ class Scorer:
         for (prefix, weight, normalised), items in zip(SLOTS, by_slot, strict=True):
             if prefix == "c:":
                 rows, cols, lengths = self._gram_items(np, items)  # type: ignore[arg-type]
-            elif prefix in ("n:", "b:", "d:", "p:"):
+            elif prefix in ("n:", "b:", "d:", "p:", "r:"):
                 words = _words(np, items, prefix)  # type: ignore[arg-type]
                 if prefix == "b:":
                     rows, cols, lengths = _bigram_items(np, a, prefix, words, None)
@@ -433,6 +434,8 @@ def _slots(np: Any, keys: Any, bits: int) -> Any:
 
 
 _Items = tuple[Any, Any, Any]
+_ANNOTATION_RULES: Final = tuple(sorted(ANNOTATION_RULES))
+_rule_id: Final = attrgetter("rule.id")
 
 
 class _Bigrams(NamedTuple):
@@ -470,7 +473,8 @@ class _Words(NamedTuple):
 
 def _words(np: Any, items: list[Any], prefix: str) -> _Words:
     """The words of each row of a slot of ``SplitBlocks``: the items themselves, or of ``p:`` the
-    words of each parameter name; of ``d:`` without stop words."""
+    words of each parameter name, or of ``r:`` the ids of the hits' rules; of ``d:`` without stop
+    words, of ``r:`` without annotation rules."""
     n = len(items)
     lengths = np.fromiter(map(len, items), dtype=np.intp, count=n)
     chained = chain.from_iterable(items)
@@ -481,7 +485,9 @@ def _words(np: Any, items: list[Any], prefix: str) -> _Words:
         bounds = np.cumsum(lengths)
         lengths = ends[bounds] - ends[bounds - lengths]
         chained = chain.from_iterable(per_name)
-    skip = STOP_WORDS if prefix == "d:" else ()
+    skip = STOP_WORDS if prefix == "d:" else _ANNOTATION_RULES if prefix == "r:" else ()
+    if prefix == "r:":  # rule hits -> their rules' ids
+        chained = map(_rule_id, chained)
     total = int(lengths.sum())
     numbers = dict(zip(skip, range(len(skip)), strict=True))
     number = np.fromiter(map(numbers.setdefault, chained, count(len(skip))), dtype=np.int64, count=total)
