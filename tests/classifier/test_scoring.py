@@ -103,6 +103,9 @@ def _tools() -> list[dict]:
              for d in (None, "", "Deletes the user. Lists é the the user user.",
                        " ".join(["Deletes the user and lists the files of the user"] * 15))
              for s in (None, {"properties": {"user_id": {}, "userId": {}, "x": {}}})]
+    # Annotation rules hit too (and are left out of the features).
+    rows += [{"name": n, "description": "Deletes a file.", "annotations": a} for n in odd
+             for a in ({"readOnlyHint": True}, {"destructiveHint": True, "idempotentHint": False})]
     return rows
 
 
@@ -110,8 +113,9 @@ def test_flatten_equals_the_features_of_one_tool() -> None:
     # Each row: the features that the model knows, in the order of ``features``, with their values.
     scorer = load_scorer()
     index = scorer._numpy().index
-    views = [view(r["name"], r.get("description"), r.get("input_schema")) for r in _tools()]
-    hits = [evaluate(v, annotations=False) for v in views]
+    views = [view(r["name"], r.get("description"), r.get("input_schema"), r.get("annotations"))
+             for r in _tools()]
+    hits = [evaluate(v, annotations=True) for v in views]
     flat = scorer._flatten([split_blocks(v, h) for v, h in zip(views, hits, strict=True)])
     assert len(flat.lengths) == len(views)
     end = np.cumsum(flat.lengths)
@@ -133,8 +137,9 @@ def test_score_blocks_equals_score_bit_for_bit(small: bool) -> None:
         scorer = Scorer.from_artifact(
             {"labels": scorer.labels, "intercept": scorer.intercept, "beta": scorer.beta, "weights": weights}
         )
-    views = [view(r["name"], r.get("description"), r.get("input_schema")) for r in _tools()]
-    hits = [evaluate(v, annotations=False) for v in views]
+    views = [view(r["name"], r.get("description"), r.get("input_schema"), r.get("annotations"))
+             for r in _tools()]
+    hits = [evaluate(v, annotations=True) for v in views]
     probs, flat = scorer.score_blocks([split_blocks(v, h) for v, h in zip(views, hits, strict=True)])
     labels = [i % 3 for i in range(len(views))]
     tops = scorer.top_many(flat, labels, 3)
