@@ -138,8 +138,8 @@ def split_blocks(v: ToolView, hits: list[Hit]) -> SplitBlocks:
         (ws[v.lead],) if ws else _NONE,
         (ws[-1],) if ws else _NONE,
         ws,
-        "^" + "_".join(ws) + "$",
-        v.text_words[:DESC_WORDS],
+        f"^{'_'.join(ws)}$",
+        tw if len(tw := v.text_words) <= DESC_WORDS else tw[:DESC_WORDS],  # (short ones not copied)
         _NONE,
         params,
         missing,
