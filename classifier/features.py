@@ -20,16 +20,20 @@ from typing import Final
 
 from classifier.rules import ANNOTATION_RULES, Hit, ToolView, param_words
 
-__all__ = ["DESC_WORDS", "GRAM_SLOT", "GRAM_WEIGHT", "SLOTS", "Block", "SplitBlocks", "char_grams",
-           "feature_blocks", "features", "split_blocks"]
+__all__ = ["BIGRAM_WORDS", "DESC_WORDS", "GRAM_WEIGHT", "SLOTS", "STOP_WORDS", "Block", "SplitBlocks",
+           "block_items", "char_grams", "desc_items", "feature_blocks", "features", "split_blocks"]
 
 #: Description words used for features (the rules read up to ``tokens.MAX_TEXT`` characters).
 DESC_WORDS: Final = 120
+#: Description bigrams come from the first this many words left after the stop words.
+BIGRAM_WORDS: Final = 40
 _STOP_WORDS = (
     "a an the of to in for and or on by with from is are be this that it its as at your you "
     "if can will all any which when use using used"
 )
-_STOP: Final = frozenset(_STOP_WORDS.split())
+#: Words left out of the description's features, in a fixed order.
+STOP_WORDS: Final = tuple(dict.fromkeys(_STOP_WORDS.split()))
+_STOP: Final = frozenset(STOP_WORDS)
 
 #: Weight of the block of the name's character n-grams (``c:``).
 GRAM_WEIGHT: Final = 0.8
@@ -51,11 +55,12 @@ SLOTS: Final = (
     ("x:", 1.0, False),
     ("r:", 1.0, False),
 )
-#: The slot of the ``c:`` block, whose items are the n-grams of a text (``char_grams``).
-GRAM_SLOT: Final = 4
-#: A tool's distinct items of each slot of ``SLOTS`` (an empty block has none), except in the
-#: ``c:`` slot the text its n-grams come from (batch scoring takes the n-grams of many names at
-#: once).
+#: A tool's items of each slot of ``SLOTS`` (``split_blocks``) as they come, before
+#: ``block_items`` makes them distinct: the name's words (``n:``), its own words (``b:``: their
+#: bigrams), the text of its n-grams (``c:``), the description's first words (``d:``; ``q:`` has
+#: nothing), the parameter names (``p:``: their words), the rule hits (``r:``: their rules' ids,
+#: annotation rules left out). Batch scoring takes those of many tools at
+#: once.
 SplitBlocks = tuple[Collection[str], Collection[str], Collection[str], Collection[str], str, Collection[str],
                     Collection[str], Collection[str], Collection[str], Collection[str]]
 
@@ -79,9 +84,7 @@ def feature_blocks(v: ToolView, hits: list[Hit]) -> list[Block]:
     the features, and with it the order of the model's sums, is the same in every process.
     """
     out = []
-    for (prefix, weight, normalised), items in zip(SLOTS, split_blocks(v, hits), strict=True):
-        if prefix == "c:":
-            items = dict.fromkeys(char_grams(items))  # type: ignore[arg-type]
+    for (prefix, weight, normalised), items in zip(SLOTS, block_items(split_blocks(v, hits)), strict=True):
         if items:
             out.append((prefix, items, weight / sqrt(len(items)) if normalised else weight))
     return out
@@ -90,14 +93,39 @@ def feature_blocks(v: ToolView, hits: list[Hit]) -> list[Block]:
 _NONE: Final = ()
 
 
-def split_blocks(v: ToolView, hits: list[Hit]) -> SplitBlocks:
-    """The items of each slot of ``SLOTS`` (``feature_blocks`` before the values and the n-grams)."""
-    ws = v.words
-    dw = list(filterfalse(_STOP.__contains__, v.text_words[:DESC_WORDS]))
+def desc_items(words: list[str]) -> tuple[Collection[str], Collection[str]]:
+    """The ``d:`` and ``q:`` items of a description's first words: the words without stop words,
+    distinct, and the distinct bigrams (``a_b``) of the first ``BIGRAM_WORDS`` of those."""
+    dw = list(filterfalse(_STOP.__contains__, words))
     d = dict.fromkeys(dw)
-    bigrams = map("_".join, pairwise(dw[:40]))
+    bigrams = map("_".join, pairwise(dw[:BIGRAM_WORDS]))
     # Words hold no "_": distinct words make distinct bigrams, and then need no deduplication.
     q = list(bigrams) if len(d) == len(dw) else dict.fromkeys(bigrams)
+    return d, q
+
+
+def block_items(blocks: SplitBlocks) -> list[Collection[str]]:
+    """The distinct items of each slot of ``SLOTS`` in order of first occurrence, from a tool's
+    ``split_blocks``."""
+    names, lead, last, own, text, desc, _, params, missing, rules = blocks
+    d, q = desc_items(desc)  # type: ignore[arg-type]
+    return [
+        dict.fromkeys(names),
+        lead,
+        last,
+        dict.fromkeys(map("_".join, pairwise(own))),
+        dict.fromkeys(char_grams(text)),  # type: ignore[arg-type]
+        d,
+        q,
+        dict.fromkeys(chain.from_iterable(map(param_words, params))),
+        missing,
+        dict.fromkeys([i for h in rules if (i := h.rule.id) not in ANNOTATION_RULES]),  # type: ignore[attr-defined]
+    ]
+
+
+def split_blocks(v: ToolView, hits: list[Hit]) -> SplitBlocks:
+    """The items of each slot of ``SLOTS`` as they come (``SplitBlocks``), for ``block_items``."""
+    ws = v.words
     params = v.params
     if v.text and params:
         missing: Collection[str] = _NONE
@@ -106,16 +134,16 @@ def split_blocks(v: ToolView, hits: list[Hit]) -> SplitBlocks:
         if not params:
             missing.append("no_params")
     return (
-        dict.fromkeys(v.name_words),
+        v.name_words,
         (ws[v.lead],) if ws else _NONE,
         (ws[-1],) if ws else _NONE,
-        dict.fromkeys(map("_".join, pairwise(ws))),
-        "^" + "_".join(ws) + "$",
-        d,
-        q,
-        dict.fromkeys(chain.from_iterable(map(param_words, params))) if params else _NONE,
+        ws,
+        f"^{'_'.join(ws)}$",
+        tw if len(tw := v.text_words) <= DESC_WORDS else tw[:DESC_WORDS],  # (short ones not copied)
+        _NONE,
+        params,
         missing,
-        dict.fromkeys([i for h in hits if (i := h.rule.id) not in ANNOTATION_RULES]) if hits else _NONE,
+        hits,
     )
 
 

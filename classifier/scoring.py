@@ -17,13 +17,15 @@ import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from heapq import nlargest
-from itertools import chain, repeat
+from itertools import chain, count, islice, repeat
 from math import exp
+from operator import attrgetter
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final, NamedTuple
 
 from classifier.errors import ClassifierError
-from classifier.features import GRAM_SLOT, SLOTS, char_grams
+from classifier.features import BIGRAM_WORDS, SLOTS, STOP_WORDS, char_grams
+from classifier.rules import ANNOTATION_RULES, param_words
 
 if TYPE_CHECKING:
     from classifier.features import SplitBlocks
@@ -113,12 +115,12 @@ class Scorer:
             rank = np.zeros(len(names) + 1, dtype=np.intp)
             rank[sorted(range(len(names)), key=names.__getitem__)] = np.arange(len(names))
             grams = {_gram_code(g): i for g, i in by_prefix.get("c:", {}).items() if _codable(g)}
-            gram_codes = np.array(sorted(grams), dtype=np.uint64)
-            gram_cols = np.array([grams[c] for c in sorted(grams)], dtype=np.intp)
+            gram_table = _HashTable.of(np, grams, len(names))
             getters = {prefix: items.get for prefix, items in by_prefix.items()}
             w_by_class = np.ascontiguousarray(w.T)
+            bigrams = {prefix: _bigram_table(np, by_prefix.get(prefix, {})) for prefix in ("b:", "q:")}
             self._arrays = _Arrays(np, names, index, w, w_by_class, push, by_prefix, getters, rank,
-                                   gram_codes, gram_cols)
+                                   gram_table, bigrams)
         return self._arrays
 
     def score_blocks(self, tools: list[SplitBlocks]) -> tuple[list[list[float]], _Flat]:
@@ -146,9 +148,20 @@ class Scorer:
         row_length = np.zeros(n, dtype=np.intp)
         places = []  # of each slot: each row's known items in the slots before it, and in it
         by_slot = zip(*tools, strict=True)  # each slot of every tool
-        for slot, ((prefix, weight, normalised), items) in enumerate(zip(SLOTS, by_slot, strict=True)):
-            if slot == GRAM_SLOT:
+        bigrams = None  # (the q: block, made with the d: block)
+        for (prefix, weight, normalised), items in zip(SLOTS, by_slot, strict=True):
+            if prefix == "c:":
                 rows, cols, lengths = self._gram_items(np, items)  # type: ignore[arg-type]
+            elif prefix in ("n:", "b:", "d:", "p:", "r:"):
+                words = _words(np, items, prefix)  # type: ignore[arg-type]
+                if prefix == "b:":
+                    rows, cols, lengths = _bigram_items(np, a, prefix, words, None)
+                else:
+                    rows, cols, lengths = _distinct_items(np, a, prefix, words)
+                if prefix == "d:":
+                    bigrams = _bigram_items(np, a, "q:", words, BIGRAM_WORDS)
+            elif prefix == "q:" and bigrams is not None:
+                rows, cols, lengths = bigrams
             else:
                 lengths = np.fromiter(map(len, items), dtype=np.intp, count=n)
                 get = a.getters.get(prefix, no_items)
@@ -156,11 +169,11 @@ class Scorer:
                                    count=int(lengths.sum()))
                 rows = np.repeat(np.arange(n, dtype=np.intp), lengths)
             known = cols != unknown
-            rows = rows[known]
+            rows = rows.compress(known)
             slot_rows.append(rows)
-            slot_cols.append(cols[known])
+            slot_cols.append(cols.compress(known))
             if normalised:  # (a row without items has no value to take)
-                slot_vals.append((weight / np.sqrt(np.maximum(lengths, 1).astype(float)))[rows])
+                slot_vals.append((weight / np.sqrt(np.maximum(lengths, 1).astype(float))).take(rows))
             else:
                 slot_vals.append(np.full(len(rows), weight))
             counts = np.bincount(rows, minlength=n)
@@ -172,7 +185,7 @@ class Scorer:
         out_vals = np.empty(total)
         for rows, cols, vals, (before, start) in zip(slot_rows, slot_cols, slot_vals, places, strict=True):
             # The j-th item of a row in this slot (at start + j) goes to row_start + before + j.
-            at = (row_start + before - start)[rows] + np.arange(len(rows), dtype=np.intp)
+            at = (row_start + before - start).take(rows) + np.arange(len(rows), dtype=np.intp)
             out_cols[at] = cols
             out_vals[at] = vals
         return _Flat(out_cols, out_vals, row_length)
@@ -244,12 +257,12 @@ class Scorer:
         n = len(labels)
         out: list[list[tuple[str, float]]] = [[] for _ in range(n)]
         rows = np.repeat(np.arange(n, dtype=np.intp), flat.lengths)
-        push = flat.vals * a.push.ravel()[flat.cols * 3 + np.array(labels, dtype=np.intp)[rows]]
+        push = flat.vals * a.push.ravel().take(flat.cols * 3 + np.array(labels, dtype=np.intp).take(rows))
         keep = np.flatnonzero(push > 0)  # (``flat`` holds only features that the model knows)
         if not len(keep):
             return out
-        push, rows, cols = push[keep], rows[keep], flat.cols[keep]  # rows ascending
-        rank = a.rank[cols]
+        push, rows, cols = push.take(keep), rows.take(keep), flat.cols.take(keep)  # rows ascending
+        rank = a.rank.take(cols)
         counts = np.bincount(rows, minlength=n)
         present = counts[counts > 0]
         starts = np.cumsum(present) - present  # where each row with pushes begins
@@ -286,9 +299,10 @@ class _Arrays(NamedTuple):
     #: ``by_prefix[prefix].get`` of each prefix.
     getters: dict[str, Any]
     rank: Any
-    #: The model's ``c:`` n-grams as sorted integer codes (``_gram_code``), and their columns.
-    gram_codes: Any
-    gram_cols: Any
+    #: The model's ``c:`` n-grams by integer code (``_gram_code``).
+    grams: _HashTable
+    #: Of the ``b:`` and ``q:`` prefixes, the model's bigrams as pairs of word numbers (``_bigram_table``).
+    bigrams: dict[str, _Bigrams]
 
 
 class _Flat(NamedTuple):
@@ -322,9 +336,9 @@ def _gram_cols(np: Any, a: _Arrays, texts: list[str]) -> tuple[Any, Any]:
     first occurrence: row by row, the 3-grams by position, then the 4-grams, then the 5-grams.
     An n-gram the model does not know has column ``len(a.names)``.
 
-    The n-grams are put straight into that order, then sorted once as ``code, position`` (one
-    integer each): an n-gram is the first of its row when the one before it in that order has
-    another code or lies in an earlier row; the sorted codes are looked up in the model's.
+    The n-grams are put straight into that order as integer codes; repeats are found by sorting
+    (``_first_in_row``) only the rows that repeat a 3-gram, and the codes are looked up in a hash
+    table of the model's.
     """
     lengths = np.fromiter(map(len, texts), dtype=np.intp, count=len(texts))
     per_size = [np.maximum(lengths - (size - 1), 0) for size in (3, 4, 5)]
@@ -351,31 +365,202 @@ def _gram_cols(np: Any, a: _Arrays, texts: list[str]) -> tuple[Any, Any]:
     # by size (``char_grams`` order), from by_size.ravel()[i * len(data) + text_start[r] + j].
     count = np.stack(per_size, axis=1).ravel()
     source = (text_start[:, None] + np.arange(3) * len(data)).ravel()
-    codes = by_size.ravel()[
+    codes = by_size.ravel().take(
         np.repeat(source - (np.cumsum(count) - count), count) + np.arange(total, dtype=np.intp)
-    ]
+    )
     rows = np.repeat(np.arange(len(texts), dtype=np.intp), per_row)
-    keys = np.sort(codes << np.uint64(shift) | np.arange(total, dtype=np.uint64))
-    at = (keys & np.uint64((1 << shift) - 1)).astype(np.intp)
-    code = keys >> np.uint64(shift)
-    first = np.empty(total, dtype=bool)
-    first[0] = True
-    row = rows[at]
-    first[1:] = (code[1:] != code[:-1]) | (row[1:] != row[:-1])
-    at, code = at[first], code[first]
+    # A row repeats an n-gram only if it repeats a 3-gram (inside it): only such rows are sorted
+    # whole; the others keep all their n-grams.
+    three = np.flatnonzero(codes < np.uint64(4 << 24))
+    repeats = np.zeros(len(texts) + 1, dtype=bool)
+    three_rows = rows.take(three)
+    repeats[three_rows.compress(~_first_in_row(np, codes.take(three).astype(np.int64), three_rows))] = True
+    keep = ~repeats.take(rows)
+    some = np.flatnonzero(~keep)
+    if len(some):
+        keep[some] = _first_in_row(np, codes.take(some).astype(np.int64), rows.take(some))
+    rows, codes = rows.compress(keep), codes.compress(keep)
+    return rows, a.grams.find(np, codes)
+
+
+class _HashTable(NamedTuple):
+    """Non-zero integer keys -> columns, for looking up many keys at once with numpy: open
+    addressing (the next slot after a taken one), a slot per key by a multiplicative hash."""
+
+    keys: Any
+    cols: Any
+    #: How many slots the longest search reads, and the bits of a slot number.
+    probes: int
+    bits: int
+    unknown: int
+
+    @classmethod
+    def of(cls, np: Any, items: dict[int, int], unknown: int) -> _HashTable:
+        bits = max(4, (4 * len(items)).bit_length())  # a quarter full at most
+        size = 1 << bits
+        keys = [0] * size
+        cols = [unknown] * size
+        probes = 1
+        slots = _slots(np, np.array(list(items), dtype=np.uint64), bits).tolist()
+        for (key, col), slot in zip(items.items(), slots, strict=True):
+            tries = 1
+            while keys[slot]:
+                slot = (slot + 1) & (size - 1)
+                tries += 1
+            keys[slot], cols[slot] = key, col
+            probes = max(probes, tries)
+        return cls(np.array(keys, dtype=np.uint64), np.array(cols, dtype=np.intp), probes, bits, unknown)
+
+    def find(self, np: Any, keys: Any) -> Any:
+        """The column of each key (``unknown`` for a key not in the table)."""
+        out = np.full(len(keys), self.unknown, dtype=np.intp)
+        slot = _slots(np, keys, self.bits)
+        pending = np.arange(len(keys), dtype=np.intp)
+        mask = (1 << self.bits) - 1
+        for _ in range(self.probes):
+            if not len(pending):
+                break
+            there = self.keys.take(slot)
+            found = there == keys.take(pending)
+            out[pending.compress(found)] = self.cols.take(slot.compress(found))
+            go_on = ~found & (there != 0)  # a free slot ends the search
+            pending, slot = pending.compress(go_on), (slot.compress(go_on) + 1) & mask
+        return out
+
+
+def _slots(np: Any, keys: Any, bits: int) -> Any:
+    """Each key's first slot in a table of ``2**bits``: Fibonacci hashing of its 64 bits."""
+    return ((keys * np.uint64(0x9E3779B97F4A7C15)) >> np.uint64(64 - bits)).astype(np.intp)
+
+
+_Items = tuple[Any, Any, Any]
+_ANNOTATION_RULES: Final = tuple(sorted(ANNOTATION_RULES))
+_rule_id: Final = attrgetter("rule.id")
+
+
+class _Bigrams(NamedTuple):
+    """A model's bigrams ``first_second`` of one prefix: their words numbered, and the bigrams as
+    sorted codes (first * len(vocab) + second) with their columns."""
+
+    vocab: dict[str, int]
+    codes: Any
+    cols: Any
+
+
+def _bigram_table(np: Any, items: dict[str, int]) -> _Bigrams:
+    # Words hold no "_": a bigram with another "_" never matches.
+    pairs = [(k.split("_"), i) for k, i in items.items() if k.count("_") == 1]
+    vocab = {w: j for j, w in enumerate(dict.fromkeys(w for p, _ in pairs for w in p))}
+    table = dict(sorted((vocab[p[0]] * len(vocab) + vocab[p[1]], i) for p, i in pairs))
+    codes = np.array(list(table), dtype=np.int64)
+    return _Bigrams(vocab, codes, np.array(list(table.values()), dtype=np.intp))
+
+
+class _Words(NamedTuple):
+    """The words of one slot of every row, numbered: a word's number is where it first occurs in
+    the batch, so that each distinct word is looked up in the model once."""
+
+    #: Each word's number and row (rows ascending), stop words left out.
+    number: Any
+    rows: Any
+    #: The distinct words, their numbers, and a bound of the numbers.
+    distinct: list[str]
+    places: Any
+    size: int
+    #: The number of rows.
+    n: int
+
+
+def _words(np: Any, items: list[Any], prefix: str) -> _Words:
+    """The words of each row of a slot of ``SplitBlocks``: the items themselves, or of ``p:`` the
+    words of each parameter name, or of ``r:`` the ids of the hits' rules; of ``d:`` without stop
+    words, of ``r:`` without annotation rules."""
+    n = len(items)
+    lengths = np.fromiter(map(len, items), dtype=np.intp, count=n)
+    chained = chain.from_iterable(items)
+    if prefix == "p:":  # parameter names -> their words
+        per_name = list(map(param_words, chained))
+        ends = np.zeros(len(per_name) + 1, dtype=np.intp)
+        np.cumsum(np.fromiter(map(len, per_name), dtype=np.intp, count=len(per_name)), out=ends[1:])
+        bounds = np.cumsum(lengths)
+        lengths = ends[bounds] - ends[bounds - lengths]
+        chained = chain.from_iterable(per_name)
+    skip = STOP_WORDS if prefix == "d:" else _ANNOTATION_RULES if prefix == "r:" else ()
+    if prefix == "r:":  # rule hits -> their rules' ids
+        chained = map(_rule_id, chained)
+    total = int(lengths.sum())
+    numbers = dict(zip(skip, range(len(skip)), strict=True))
+    number = np.fromiter(map(numbers.setdefault, chained, count(len(skip))), dtype=np.int64, count=total)
+    rows = np.repeat(np.arange(n, dtype=np.intp), lengths)
+    if skip:
+        kept = number >= len(skip)
+        number, rows = number.compress(kept), rows.compress(kept)
+    distinct = list(islice(numbers, len(skip), None))
+    places = np.fromiter(islice(numbers.values(), len(skip), None), dtype=np.intp, count=len(distinct))
+    return _Words(number, rows, distinct, places, len(skip) + total, n)
+
+
+def _distinct_items(np: Any, a: _Arrays, prefix: str, w: _Words) -> _Items:
+    """(row, column) of each row's distinct words, in order of first occurrence, and their number
+    per row."""
     unknown = len(a.names)
-    cols = np.full(total, unknown, dtype=np.intp)
-    if len(a.gram_codes):
-        # Many names share n-grams: each distinct code is looked up once.
-        new = np.empty(len(code), dtype=bool)
-        new[0] = True
-        new[1:] = code[1:] != code[:-1]
-        distinct = code[new]
-        found = np.searchsorted(a.gram_codes, distinct).clip(max=len(a.gram_codes) - 1)
-        cols[at] = np.where(a.gram_codes[found] == distinct, a.gram_cols[found], unknown)[np.cumsum(new) - 1]
-    keep = np.zeros(total, dtype=bool)
-    keep[at] = True
-    return rows[keep], cols[keep]
+    column = np.full(w.size, unknown, dtype=np.intp)
+    get = a.getters.get(prefix)
+    if get is not None:
+        column[w.places] = np.fromiter(map(get, w.distinct, repeat(unknown)), dtype=np.intp,
+                                       count=len(w.distinct))
+    first = _first_in_row(np, w.number, w.rows)
+    rows = w.rows.compress(first)
+    return rows, column.take(w.number.compress(first)), np.bincount(rows, minlength=w.n)
+
+
+def _bigram_items(np: Any, a: _Arrays, prefix: str, w: _Words, limit: int | None) -> _Items:
+    """(row, column) of each row's distinct bigrams of neighbouring words (of its first ``limit``
+    words), in order of first occurrence, and their number per row."""
+    rows = w.rows
+    pair = rows[1:] == rows[:-1]
+    if limit is not None:
+        per_row = np.bincount(rows, minlength=w.n)
+        in_row = np.arange(len(rows), dtype=np.intp) - (np.cumsum(per_row) - per_row).take(rows)
+        pair &= in_row[1:] < limit
+    left, right, rows = w.number[:-1].compress(pair), w.number[1:].compress(pair), rows[1:].compress(pair)
+    first = _first_in_row(np, left * w.size + right, rows)
+    left, right, rows = left.compress(first), right.compress(first), rows.compress(first)
+    cols = np.full(len(rows), len(a.names), dtype=np.intp)
+    table = a.bigrams[prefix]
+    if len(table.codes):
+        in_vocab = np.full(w.size, -1, dtype=np.int64)
+        in_vocab[w.places] = np.fromiter(map(table.vocab.get, w.distinct, repeat(-1)), dtype=np.int64,
+                                         count=len(w.distinct))
+        i, j = in_vocab.take(left), in_vocab.take(right)
+        code = i * len(table.vocab) + j
+        found = np.searchsorted(table.codes, code).clip(max=len(table.codes) - 1)
+        known = (i >= 0) & (j >= 0) & (table.codes[found] == code)
+        cols[known] = table.cols[found[known]]
+    return rows, cols, np.bincount(rows, minlength=w.n)
+
+
+def _first_in_row(np: Any, codes: Any, rows: Any) -> Any:
+    """Whether each item is the first of its row with its code (``codes``: non-negative integers;
+    ``rows``: ascending), found by one sort of (code, position)."""
+    m = len(codes)
+    if not m:
+        return np.zeros(0, dtype=bool)
+    shift = m.bit_length()
+    if int(codes.max()).bit_length() + shift > 63:  # too large for one integer: a stable sort
+        at = np.argsort(codes, kind="stable")
+        code = codes.take(at)
+    else:
+        keys = np.sort(codes << shift | np.arange(m, dtype=np.int64))
+        at = keys & ((1 << shift) - 1)
+        code = keys >> shift
+    row = rows.take(at)
+    first = np.empty(m, dtype=bool)
+    first[0] = True
+    first[1:] = (code[1:] != code[:-1]) | (row[1:] != row[:-1])
+    out = np.zeros(m, dtype=bool)
+    out[at.compress(first)] = True
+    return out
 
 
 _CACHE: dict[Path, Scorer] = {}
