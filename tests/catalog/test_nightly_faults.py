@@ -82,7 +82,7 @@ def test_sigkill_at_random_points_never_corrupts_loses_or_blocks(small: SmallMir
             _wait_for(
                 lambda p=proc: any(export.parent.glob(".export.new-*")) or p.poll() is not None, deadline
             )
-            time.sleep(rng.uniform(0, 0.03))
+            time.sleep(rng.uniform(0, 0.01))  # the export of this small mirror lasts a few tens of ms
         else:
             time.sleep(rng.uniform(0, 1.2))
         if proc.poll() is None:
