@@ -620,15 +620,11 @@ class ScreenGroup:
         return True
 
     def passing(self, text: ScreenText) -> int:
-        """``may_match_all`` as bits (screen ``i``: ``1 << i``); 0, the common answer, is found quickest."""
+        """Which screens may match ``text``, as bits (screen ``i``: ``1 << i``); 0, the common answer,
+        is found quickest."""
         if not (self._ready or self._prepare()):
             return sum(1 << i for i, s in enumerate(self.screens) if s.may_match(text))
-        if self._ignore_case:
-            screened, words = text.folded, text.folded_words
-        else:
-            screened, words = text.text, text.words
-        if words is None or screened is None:
-            screened, words = text.view(self._ignore_case)
+        screened, words = text.view(self._ignore_case)
         keyed = 0  # the screens whose first test the text passes: the others fail
         word_bits = self._word_bits
         for w in self._key_words.intersection(words):
@@ -645,19 +641,8 @@ class ScreenGroup:
 
     def may_match_all(self, text: ScreenText) -> list[bool]:
         """``[s.may_match(text) for s in self.screens]``."""
-        if not (self._ready or self._prepare()):
-            return [s.may_match(text) for s in self.screens]
-        screened, words = text.view(self._ignore_case)
-        hits = self._key_words.intersection(words)
-        subs = list(filter(screened.__contains__, self._key_subs))
-        if not hits and not subs:
-            return [False] * len(self._bits)
-        keyed = 0  # the screens whose first test the text passes: the others fail
-        for w in hits:
-            keyed |= self._word_bits[w]
-        for sub in subs:
-            keyed |= self._sub_bits[sub]
-        return [bool(keyed & bit) and test.passes(screened, words) for bit, test in self._bits]
+        bits = self.passing(text)
+        return [bool(bits >> i & 1) for i in range(len(self.screens))]
 
     def keys(self) -> tuple[frozenset[str], tuple[str, ...]] | None:
         """The united keys (words, substrings), None before they are known."""
