@@ -23,7 +23,7 @@ import base64
 import binascii
 import re
 import unicodedata
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from itertools import chain, islice
 from typing import Any, Final
@@ -328,6 +328,17 @@ def find_flags(
     return _find_all(name, description, names, params, title, name_words, description_words, described)
 
 
+def _collector() -> tuple[dict[str, dict[str, str]], Callable[[str, str], None]]:
+    """Findings by flag id, and the ``add(flag_id, evidence)`` that keeps the first of each id."""
+    found: dict[str, dict[str, str]] = {}
+
+    def add(flag_id: str, evidence: str) -> None:
+        if flag_id not in found:
+            found[flag_id] = FLAGS_BY_ID[flag_id].make(evidence)
+
+    return found, add
+
+
 def _quiet_texts(description: str, params: list[tuple[str | None, str, str]], title: object) -> bool:
     """True when no text of the tool can give a finding, given an ASCII description short enough
     for the capability checks that passes no instruction screen: it holds no blob, and each
@@ -344,11 +355,7 @@ def _capabilities_only(
     name: str, name_words: list[str] | None, head: ScreenText, names: list[str], head_bits: int
 ) -> list[dict[str, str]]:
     """The findings of ``_check_capabilities`` alone (``head_bits``: ``_EXEC_FILE_SCREENS``' bits)."""
-    found: dict[str, dict[str, str]] = {}
-
-    def add(flag_id: str, evidence: str) -> None:
-        if flag_id not in found:
-            found[flag_id] = FLAGS_BY_ID[flag_id].make(evidence)
+    found, add = _collector()
 
     pset = set(map(str.lower, names))
     pset.discard("")
@@ -376,11 +383,7 @@ def _find_all(
 
     ``described``: the description's ``ScreenText`` and ``_DESCRIPTION_SCREENS.passing`` bits, when
     known (an ASCII description read whole for capabilities too)."""
-    found: dict[str, dict[str, str]] = {}
-
-    def add(flag_id: str, evidence: str) -> None:
-        if flag_id not in found:
-            found[flag_id] = FLAGS_BY_ID[flag_id].make(evidence)
+    found, add = _collector()
 
     # check_name and check_text have nothing to say about plain printable ASCII: not called for it.
     if not (name.isascii() and name.isprintable()):
@@ -404,20 +407,18 @@ def _find_all(
             add("F109", f"{where} has {len(text):,} characters; instructions scanned in the first and "
                         f"last {SCAN_LIMIT // 2:,}")
         for window in (text,) if 0 < len(text) <= SCAN_LIMIT else _windows(text):
+            bits = None
             if i == 0 and described is not None:
                 scan, bits = described
-                mays = [bool(bits & 1 << k) for k in range(len(_DESCRIPTION_SCREENS.screens))]
-                head = scan  # the whole description: the capability checks read the same text
-                _check_instructions(scan, where, add, param=param, mays=mays[:_TEXT_COUNT])
-                head_mays = mays[_TEXT_COUNT:]
-                continue
-            if i == 0 and description_words is not None and window.isascii() and window is text:
+            elif i == 0 and description_words is not None and window.isascii() and window is text:
                 scan = ScreenText(window, folded=(window.lower(), description_words))
             else:
                 scan = ScreenText(skeleton(window))
             if i == 0 and len(text) <= _CAPABILITY_HEAD:
                 head = scan  # the whole description: the capability checks read the same text
-                mays = _DESCRIPTION_SCREENS.may_match_all(scan)
+                if bits is None:
+                    bits = _DESCRIPTION_SCREENS.passing(scan)
+                mays = _DESCRIPTION_SCREENS.unpack(bits)
                 _check_instructions(scan, where, add, param=param, mays=mays[:_TEXT_COUNT])
                 head_mays = mays[_TEXT_COUNT:]
             else:

@@ -641,7 +641,10 @@ class ScreenGroup:
 
     def may_match_all(self, text: ScreenText) -> list[bool]:
         """``[s.may_match(text) for s in self.screens]``."""
-        bits = self.passing(text)
+        return self.unpack(self.passing(text))
+
+    def unpack(self, bits: int) -> list[bool]:
+        """``passing``'s bits as one bool per screen."""
         return [bool(bits >> i & 1) for i in range(len(self.screens))]
 
     def keys(self) -> tuple[frozenset[str], tuple[str, ...]] | None:
