@@ -124,7 +124,7 @@ def words(text: str | None, limit: int = MAX_TEXT) -> list[str]:
         return []
     text = text[:limit]
     if text.isascii():
-        return text.encode("ascii").translate(ASCII_WORD_BYTES).decode("ascii").split()
+        return ascii_words(text)
     return _TEXT_WORD.findall(clean(text).lower())
 
 
@@ -133,7 +133,7 @@ def lower_words(text: str) -> list[str]:
     not be lowered again where ``clean`` leaves it as it is (``lower`` is idempotent)."""
     text = text[:MAX_TEXT]
     if text.isascii():
-        return text.encode("ascii").translate(ASCII_WORD_BYTES).decode("ascii").split()
+        return ascii_words(text)
     cleaned = clean(text)
     return _TEXT_WORD.findall(cleaned if cleaned == text else cleaned.lower())
 
